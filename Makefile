@@ -1,0 +1,43 @@
+# make lab     set up .venv (first time only) and open the course in JupyterLab
+# make test    set up .venv and run every test, the notebooks under strict nbval included
+# make record  with a key in .env: refresh recordings from the real API, then the notebooks' outputs
+# make outputs re-run every notebook in replay mode and store its outputs (after editing a notebook)
+# make bench   measure the local server and the notebook suite against their floors
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+
+.PHONY: lab test record outputs bench solutions clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (openai 3.x requires it); set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+record: $(STAMP)
+	KIMI_MODE=record KIMI_RECORD_OVERWRITE=1 $(PY) -m helpers.notebooks execute $(NOTEBOOKS)
+	$(MAKE) outputs
+
+outputs: $(STAMP)
+	KIMI_MODE=replay $(PY) -m helpers.notebooks execute $(NOTEBOOKS)
+
+solutions: $(STAMP)
+	$(PY) -m helpers.notebooks solutions $(NOTEBOOKS)
+
+bench: $(STAMP)
+	$(PY) -m tests.bench
+
+clean:
+	rm -rf $(VENV) instructor bench-results

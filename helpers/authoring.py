@@ -1,0 +1,167 @@
+"""Writing recordings by hand, from Kimi's documented wire format, when no key is at hand.
+
+A hand-written recording is honest about itself: its `source.kind` is "handwritten", it names
+the documentation its shape follows, and it says the reply text and token counts were written
+for the course rather than produced by the model. `make record` with a key replaces them with
+live recordings (`source.kind` "recorded").
+
+The sources live in recordings/handwritten/*.py, each defining RECORDINGS (a list built with
+the functions below); `python -m helpers.authoring` writes them to recordings/*.json.
+
+Example:
+    >>> rec = chat("demo", {"model": "kimi-k2.6", "messages": [{"role": "user", "content": "hi"}]}, "Hello!")
+    >>> rec.response["body"]["choices"][0]["message"]["content"]
+    'Hello!'
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from .recordings import Recording, write_recording
+from .settings import RECORDINGS_DIR
+from .wire import JSON_CONTENT_TYPE, SSE_CONTENT_TYPE
+
+CHAT_DOCS = "https://platform.moonshot.cn/docs/api/chat (request, response and SSE chunk format)"
+ERRORS_DOCS = "https://platform.kimi.com/docs/api/errors (status codes, error types and messages)"
+HANDWRITTEN_NOTE = ("written by hand for the course from the documented format; the reply text and the "
+                    "token counts were written, not produced by the model. `make record` replaces it with a live recording.")
+
+
+def handwritten(basis: str = CHAT_DOCS, note: str = HANDWRITTEN_NOTE) -> dict[str, str]:
+    return {"kind": "handwritten", "basis": basis, "note": note}
+
+
+def _seed(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def _request_id(name: str) -> str:
+    h = _seed("request-id:" + name)
+    return f"{h[:8]}-{h[8:12]}-11ef-{h[12:16]}-{h[16:28]}"
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough count: about one token per CJK character and per 4 other characters."""
+    cjk = len(re.findall(r"[\u3000-\u9fff\uff00-\uffef]", text))
+    return cjk + max(0, len(text) - cjk + 3) // 4
+
+
+def prompt_tokens_for(messages: list[dict[str, Any]]) -> int:
+    return sum(estimate_tokens(str(m.get("content", ""))) + 4 for m in messages) + 2
+
+
+def _headers(name: str, content_type: str, elapsed: float) -> dict[str, str]:
+    return {"Content-Type": content_type, "Msh-Request-Id": _request_id(name),
+            "Server-Timing": f"inner; dur={int(elapsed * 1000)}"}
+
+
+def pieces(text: str, size: int = 3) -> list[str]:
+    """Split reply text into stream deltas: a few characters each, words kept whole."""
+    out, current = [], ""
+    for token in re.findall(r"[A-Za-z0-9_'.-]+\s*|\s+|.", text):
+        current += token
+        if len(current) >= size or token.endswith(("\n", "。", "！", "？", ".", "!")):
+            out.append(current)
+            current = ""
+    if current:
+        out.append(current)
+    return out
+
+
+def chat(name: str, body: dict[str, Any], content: str, reasoning: str | None = None, finish_reason: str = "stop",
+         completion_tokens: int | None = None, elapsed: float | None = None, source: dict[str, str] | None = None,
+         first_token_at: float = 0.45, seconds_per_piece: float = 0.035) -> Recording:
+    """A 200 chat completion for `body`, streamed as SSE when body["stream"] is true."""
+    seed = _seed(name)
+    created = 1763000000 + int(seed[:6], 16) % 2_000_000
+    cid = f"chatcmpl-{created:08x}{seed[6:22]}"
+    model = body["model"]
+    prompt = prompt_tokens_for(body["messages"])
+    completion = completion_tokens if completion_tokens is not None else estimate_tokens(content + (reasoning or ""))
+    usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    request = {"method": "POST", "path": "/v1/chat/completions", "body": body}
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if reasoning is not None:
+        message["reasoning_content"] = reasoning
+    if not body.get("stream"):
+        took = elapsed if elapsed is not None else round(first_token_at + seconds_per_piece * len(pieces(content + (reasoning or ""))), 3)
+        response_body = {"id": cid, "object": "chat.completion", "created": created, "model": model,
+                         "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}], "usage": usage}
+        response = {"status": 200, "headers": _headers(name, JSON_CONTENT_TYPE, took), "elapsed": took, "body": response_body}
+        return Recording(name, source or handwritten(), request, response)
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, with_usage: bool = False) -> dict[str, Any]:
+        choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": finish}
+        if with_usage:
+            choice["usage"] = usage
+        return {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model, "choices": [choice]}
+
+    at = 0.0
+    events = [{"at": round(at + first_token_at * 0.4, 3), "data": chunk({"role": "assistant", "content": ""})}]
+    at = first_token_at
+    for part in pieces(reasoning or ""):
+        events.append({"at": round(at, 3), "data": chunk({"reasoning_content": part})})
+        at += seconds_per_piece
+    for part in pieces(content):
+        events.append({"at": round(at, 3), "data": chunk({"content": part})})
+        at += seconds_per_piece
+    events.append({"at": round(at, 3), "data": chunk({}, finish_reason, with_usage=True)})
+    events.append({"at": round(at, 3), "data": "[DONE]"})
+    response = {"status": 200, "headers": _headers(name, SSE_CONTENT_TYPE, at), "events": events}
+    return Recording(name, source or handwritten(), request, response)
+
+
+def error(name: str, body: Any, status: int, type_: str, message: str, path: str = "/v1/chat/completions",
+          method: str = "POST", source: dict[str, str] | None = None) -> Recording:
+    """A recorded error answer in Kimi's shape {"error": {"message", "type"}}."""
+    request = {"method": method, "path": path, "body": body}
+    response = {"status": status, "headers": _headers(name, JSON_CONTENT_TYPE, 0.05), "elapsed": 0.05,
+                "body": {"error": {"message": message, "type": type_}}}
+    return Recording(name, source or handwritten(ERRORS_DOCS), request, response)
+
+
+def json_answer(name: str, method: str, path: str, body: Any, answer: Any, basis: str,
+                elapsed: float = 0.08, note: str = HANDWRITTEN_NOTE) -> Recording:
+    """A recorded 200 JSON answer for any endpoint (models, balance, token counts)."""
+    request = {"method": method, "path": path, "body": body}
+    response = {"status": 200, "headers": _headers(name, JSON_CONTENT_TYPE, elapsed), "elapsed": elapsed, "body": answer}
+    return Recording(name, handwritten(basis, note), request, response)
+
+
+def load_sources(folder: Path = RECORDINGS_DIR / "handwritten") -> list[Recording]:
+    """Every recording defined in recordings/handwritten/*.py (each file defines RECORDINGS)."""
+    found: list[Recording] = []
+    for path in sorted(folder.glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"handwritten_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        assert spec.loader is not None
+        spec.loader.exec_module(module)
+        found.extend(module.RECORDINGS)
+    names = [r.name for r in found]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"recording names used twice: {', '.join(duplicates)}")
+    return found
+
+
+def write_all(folder: Path = RECORDINGS_DIR) -> list[Path]:
+    """Write every hand-written recording; a live recording of the same name is left alone."""
+    written = []
+    for recording in load_sources(folder / "handwritten"):
+        target = folder / f"{recording.name}.json"
+        if target.exists() and json.loads(target.read_text(encoding="utf-8"))["source"].get("kind") == "recorded":
+            continue
+        written.append(write_recording(folder, recording, overwrite=True))
+    return written
+
+
+if __name__ == "__main__":
+    paths = write_all()
+    print(f"wrote {len(paths)} hand-written recordings to {RECORDINGS_DIR}")
+    sys.exit(0)

@@ -1,0 +1,140 @@
+"""Exercises that check themselves: specific, friendly feedback and hints on request.
+
+In a notebook, an exercise cell starts with `# Exercise NN.K` and has blanks written `...`;
+the next cell checks it:
+
+    check("01.1", url=url)      # prints ✅ or ❌ with what to fix — never a traceback
+    hint("01.1")                # one more hint each time you run it
+
+A lesson module (helpers/checks/lessonNN.py) registers its checkers:
+
+    @exercise("01.1", hints=["The path ends in /chat/completions.", "..."])
+    def _(url):
+        require(url is not ..., "Replace the ... with the URL.")
+        require(url.endswith("/chat/completions"), "Your URL should end with /chat/completions.")
+        return "That's the endpoint every chat request goes to."
+
+Example:
+    >>> @exercise("99.1", hints=["It is 2."])
+    ... def _(answer):
+    ...     require(answer is not ..., "Fill in answer.")
+    ...     require(answer == 2, f"{answer} is not 1+1.")
+    ...     return "Right."
+    >>> check("99.1", answer=...)
+    ❌ Exercise 99.1 — not yet: Fill in answer.
+       Need a nudge? Run hint("99.1").
+    >>> check("99.1", answer=2)
+    ✅ Exercise 99.1 passed. Right.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+PASS_MARK = "✅"
+NOT_YET_MARK = "❌"
+
+
+class NotYet(Exception):
+    """Raised by a checker: the answer isn't right yet, and the message says what to change."""
+
+
+def require(condition: Any, message: str) -> None:
+    """Stop the check with `message` unless `condition` holds."""
+    if not condition:
+        raise NotYet(message)
+
+
+def is_blank(value: Any) -> bool:
+    """True while the learner hasn't replaced a `...` blank."""
+    return value is ...
+
+
+@dataclass
+class Exercise:
+    id: str
+    checker: Callable[..., str | None]
+    hints: list[str]
+    hints_shown: int = 0
+    passed: bool = field(default=False)
+
+
+REGISTRY: dict[str, Exercise] = {}
+_loaded = False
+
+
+def exercise(exercise_id: str, hints: list[str]) -> Callable[[Callable[..., str | None]], Callable[..., str | None]]:
+    """Register a checker for an exercise id such as "01.1"."""
+    def register(checker: Callable[..., str | None]) -> Callable[..., str | None]:
+        REGISTRY[exercise_id] = Exercise(exercise_id, checker, list(hints))
+        return checker
+    return register
+
+
+def _load_lessons() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("lesson"):
+            importlib.import_module(f"{__name__}.{info.name}")
+    _loaded = True
+
+
+def get(exercise_id: str) -> Exercise:
+    _load_lessons()
+    if exercise_id not in REGISTRY:
+        known = ", ".join(sorted(REGISTRY)) or "none"
+        raise KeyError(f"There is no exercise {exercise_id!r}. Known exercises: {known}")
+    return REGISTRY[exercise_id]
+
+
+def run_check(exercise_id: str, **answers: Any) -> tuple[bool, str]:
+    """Run a checker and return (passed, feedback) without printing. Used by check() and the tests."""
+    try:
+        ex = get(exercise_id)
+    except KeyError as exc:
+        return False, str(exc.args[0])
+    try:
+        message = ex.checker(**answers)
+    except NotYet as exc:
+        ex.passed = False
+        return False, f"{NOT_YET_MARK} Exercise {exercise_id} — not yet: {exc}\n   Need a nudge? Run hint(\"{exercise_id}\")."
+    except TypeError as exc:
+        if "argument" in str(exc):
+            return False, f"{NOT_YET_MARK} Exercise {exercise_id} — the check cell was changed: {exc}. Restore it."
+        return False, _crashed(exercise_id, exc)
+    except Exception as exc:  # a learner's answer may break in any way: feedback, not a traceback
+        return False, _crashed(exercise_id, exc)
+    ex.passed = True
+    return True, f"{PASS_MARK} Exercise {exercise_id} passed." + (f" {message}" if message else "")
+
+
+def _crashed(exercise_id: str, exc: Exception) -> str:
+    return (f"{NOT_YET_MARK} Exercise {exercise_id} — not yet: checking your answer raised "
+            f"{exc.__class__.__name__}: {exc}\n   Need a nudge? Run hint(\"{exercise_id}\").")
+
+
+def check(exercise_id: str, **answers: Any) -> None:
+    """Check an exercise and print friendly feedback."""
+    print(run_check(exercise_id, **answers)[1])
+
+
+def hint(exercise_id: str) -> None:
+    """Print the next hint for an exercise (the last one repeats)."""
+    try:
+        ex = get(exercise_id)
+    except KeyError as exc:
+        print(exc.args[0])
+        return
+    if not ex.hints:
+        print(f"No hints for {exercise_id}.")
+        return
+    n = min(ex.hints_shown, len(ex.hints) - 1)
+    ex.hints_shown += 1
+    print(f"💡 Hint {n + 1} of {len(ex.hints)} for {exercise_id}: {ex.hints[n]}")
+
+
+__all__ = ["check", "hint", "exercise", "require", "is_blank", "NotYet", "run_check", "REGISTRY"]

@@ -1,0 +1,100 @@
+"""Scripted faults: the failures the real API can't be asked for on demand.
+
+A fault lives in the base URL, so curl, `requests` and the SDK use it unchanged:
+
+    http://127.0.0.1:PORT/simulate/<fault>/v1/chat/completions
+
+`<fault>` is a name, optionally `-<N>` (fail the first N requests, then answer normally)
+and `~<tag>` (a separate counter). Every simulated answer carries the header
+`X-Simulated-Fault: <name>` so it can never be mistaken for the real service.
+
+Example:
+    >>> parse_fault_spec("overloaded-2~a")
+    FaultSpec(name='overloaded', times=2, seconds=None, spec='overloaded-2~a')
+    >>> parse_fault_spec("slow-3s").seconds
+    3.0
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+from .wire import KimiError
+
+ACCOUNT = "org-course<ak-course>"  # placeholder ids in the place Kimi names your account
+
+FAULTS: dict[str, str] = {
+    "rate_limit": "429 rate_limit_reached_error: the account's RPM was reached (says when to retry)",
+    "concurrency": "429 rate_limit_reached_error: too many requests in flight (says when to retry)",
+    "overloaded": "429 engine_overloaded_error: Kimi is busy; retrying later can succeed",
+    "quota": "429 exceeded_current_quota_error: the balance is used up; retrying cannot succeed",
+    "server_error": "500 unexpected_output: an internal error on Kimi's side",
+    "slow": "answers normally, but only after a delay (slow-5s waits 5 seconds)",
+    "stream_error": "a stream that starts normally, then sends an error event instead of finishing",
+    "disconnect": "the connection closes without an answer (mid-stream for a stream)",
+}
+
+_SPEC = re.compile(r"^(?P<name>[a-z_]+)(?:-(?P<num>\d+(?:\.\d+)?)(?P<unit>s?))?(?:~(?P<tag>[\w.-]{1,40}))?$")
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    name: str
+    times: int | None  # None: every request
+    seconds: float | None  # for slow
+    spec: str
+
+
+def parse_fault_spec(spec: str) -> FaultSpec:
+    match = _SPEC.match(spec)
+    if not match or match["name"] not in FAULTS:
+        known = ", ".join(FAULTS)
+        raise KimiError(404, "resource_not_found_error", f"Unknown simulated fault {spec!r}; known faults: {known}")
+    name, num, unit = match["name"], match["num"], match["unit"]
+    if name == "slow":
+        return FaultSpec(name, None, float(num) if num else 5.0, spec)
+    if unit:
+        raise KimiError(404, "resource_not_found_error", f"{spec!r}: only 'slow' takes seconds, e.g. slow-3s")
+    return FaultSpec(name, int(float(num)) if num else None, None, spec)
+
+
+class FaultCounter:
+    """Counts requests per fault spec, so 'overloaded-2' fails exactly twice."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def should_fail(self, fault: FaultSpec) -> bool:
+        with self._lock:
+            n = self._counts.get(fault.spec, 0)
+            self._counts[fault.spec] = n + 1
+        return fault.times is None or n < fault.times
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+def fault_error(name: str, retry_after: int = 1) -> KimiError:
+    """The Kimi error a status fault answers with (messages as in Kimi's error table)."""
+    if name == "rate_limit":
+        return KimiError(429, "rate_limit_reached_error",
+                         f"Your account {ACCOUNT} request reached organization max RPM: 3, "
+                         f"please try again after {retry_after} seconds")
+    if name == "concurrency":
+        return KimiError(429, "rate_limit_reached_error",
+                         f"Your account {ACCOUNT} request reached organization max concurrency: 1, "
+                         f"please try again after {retry_after} seconds")
+    if name == "overloaded":
+        return KimiError(429, "engine_overloaded_error", "The engine is currently overloaded, please try again later")
+    if name == "quota":
+        return KimiError(429, "exceeded_current_quota_error",
+                         f"You exceeded your current token quota: <org-course> 0, please check your account balance")
+    if name == "server_error":
+        return KimiError(500, "unexpected_output", "invalid state transition")
+    raise ValueError(f"{name} is not a status fault")
+
+
+STATUS_FAULTS = ("rate_limit", "concurrency", "overloaded", "quota", "server_error")

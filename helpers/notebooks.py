@@ -1,0 +1,105 @@
+"""Notebook tooling for maintainers and instructors: run notebooks, build solution copies.
+
+    python -m helpers.notebooks execute notebooks/01_curl.ipynb     # store fresh outputs (replay mode)
+    python -m helpers.notebooks solutions notebooks/01_curl.ipynb   # instructor/01_curl-solutions.ipynb
+
+An exercise cell begins with a line `# Exercise NN.K ...` and holds blanks (`...`).
+Its solution lives in solutions/<notebook name>.py, in a section headed `# %% Exercise NN.K`.
+A solution notebook is the learner's notebook with each exercise cell's body replaced by its
+solution, so the two cannot drift apart: the tests build and run one for every notebook.
+
+Example:
+    >>> parse_solutions("# %% Exercise 01.1\\nurl = 'x'\\n")
+    {'01.1': "url = 'x'"}
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+from .settings import REPO_ROOT
+
+EXERCISE_LINE = re.compile(r"^# Exercise (\d\d\.\d+)\b")
+SOLUTION_HEADER = re.compile(r"^# %% Exercise (\d\d\.\d+)\s*$", re.MULTILINE)
+SOLUTIONS_DIR = REPO_ROOT / "solutions"
+INSTRUCTOR_DIR = REPO_ROOT / "instructor"
+
+
+def exercise_id(cell) -> str | None:
+    """The exercise id of a code cell that starts with `# Exercise NN.K`, else None."""
+    if cell.cell_type != "code":
+        return None
+    first = cell.source.split("\n", 1)[0]
+    match = EXERCISE_LINE.match(first)
+    return match.group(1) if match else None
+
+
+def parse_solutions(text: str) -> dict[str, str]:
+    """Split a solutions file into {exercise id: code}."""
+    parts = SOLUTION_HEADER.split(text)
+    return {parts[i]: parts[i + 1].strip("\n") for i in range(1, len(parts) - 1, 2)}
+
+
+def solutions_for(notebook: Path) -> dict[str, str]:
+    path = SOLUTIONS_DIR / f"{notebook.stem}.py"
+    return parse_solutions(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def exercise_ids(nb) -> list[str]:
+    return [i for i in (exercise_id(c) for c in nb.cells) if i]
+
+
+def solution_notebook(notebook: Path):
+    """The notebook with every exercise cell's body replaced by its solution."""
+    nb = nbformat.read(notebook, as_version=4)
+    solutions = solutions_for(notebook)
+    for cell in nb.cells:
+        ex = exercise_id(cell)
+        if ex is None:
+            continue
+        if ex not in solutions:
+            raise KeyError(f"{notebook.name}: exercise {ex} has no solution in solutions/{notebook.stem}.py")
+        first = cell.source.split("\n", 1)[0]
+        cell.source = first + "\n" + solutions[ex]
+        cell.outputs, cell.execution_count = [], None
+    missing = set(solutions) - set(exercise_ids(nb))
+    if missing:
+        raise KeyError(f"solutions/{notebook.stem}.py has solutions for exercises not in the notebook: {sorted(missing)}")
+    return nb
+
+
+def execute(nb, cwd: Path, timeout: int = 600):
+    """Run a notebook top to bottom in a fresh kernel, as JupyterLab would."""
+    from nbclient import NotebookClient
+
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
+    client.execute()
+    return nb
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.notebooks")
+    parser.add_argument("command", choices=["execute", "solutions"])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    for path in args.notebooks:
+        if args.command == "execute":
+            nb = nbformat.read(path, as_version=4)
+            execute(nb, path.parent)
+            nbformat.write(nb, path)
+            print(f"executed {path}")
+        else:
+            INSTRUCTOR_DIR.mkdir(exist_ok=True)
+            nb = execute(solution_notebook(path), path.parent)
+            target = INSTRUCTOR_DIR / f"{path.stem}-solutions.ipynb"
+            nbformat.write(nb, target)
+            print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Kimi's wire format: error bodies, request ids and the request checks the real service makes.
+
+Example:
+    >>> status, body = kimi_error(401, "invalid_authentication_error", "Invalid Authentication")
+    >>> body
+    {'error': {'message': 'Invalid Authentication', 'type': 'invalid_authentication_error'}}
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+SSE_CONTENT_TYPE = "text/event-stream"
+
+# Models whose sampling parameters are fixed (platform docs, "model parameter reference").
+FIXED_PARAMETER_MODELS = ("kimi-k2.5", "kimi-k2.6")
+
+
+class KimiError(Exception):
+    """An error the server answers with Kimi's body shape {"error": {"message", "type"}}."""
+
+    def __init__(self, status: int, type_: str, message: str):
+        super().__init__(message)
+        self.status, self.type, self.message = status, type_, message
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.type}}
+
+
+def kimi_error(status: int, type_: str, message: str) -> tuple[int, dict[str, Any]]:
+    return status, KimiError(status, type_, message).body()
+
+
+def invalid_request(details: str) -> KimiError:
+    return KimiError(400, "invalid_request_error", f"Invalid request: {details}")
+
+
+def request_id_for(text: str) -> str:
+    """A stable id shaped like Kimi's Msh-Request-Id (UUID v1 style), derived from the request."""
+    h = hashlib.sha256(text.encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-11ef-{h[12:16]}-{h[16:28]}"
+
+
+def parse_bearer(header: str | None) -> str | None:
+    """The key from 'Authorization: Bearer <key>', or None when missing or malformed."""
+    if not header:
+        return None
+    scheme, _, key = header.strip().partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key or " " in key:
+        return None
+    return key
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """Decode a request body; a body that is not JSON is a 400 like the real service gives."""
+    if not raw.strip():
+        raise invalid_request("the request body is empty; send a JSON object")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise invalid_request(f"the request body is not valid JSON ({exc.__class__.__name__})") from None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_messages(body: dict[str, Any]) -> None:
+    if "model" not in body:
+        raise invalid_request("model is required")
+    if not isinstance(body["model"], str) or not body["model"]:
+        raise invalid_request("model must be a non-empty string")
+    messages = body.get("messages")
+    if messages is None:
+        raise invalid_request("messages is required")
+    if not isinstance(messages, list) or not messages:
+        raise invalid_request("messages must be a non-empty list")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise invalid_request(f"messages[{i}] must be an object with role and content")
+        role = message.get("role")
+        if role not in ("system", "user", "assistant", "tool"):
+            raise invalid_request(f"messages[{i}].role must be one of system, user, assistant, tool")
+        if "content" not in message and not message.get("tool_calls"):
+            raise invalid_request(f"messages[{i}].content is required")
+
+
+def check_chat_request(body: Any, known_models: list[str]) -> None:
+    """Raise KimiError for what the real service rejects before it runs the model."""
+    if not isinstance(body, dict):
+        raise invalid_request("the request body must be a JSON object")
+    check_messages(body)
+    model = body["model"]
+    if known_models and model not in known_models:
+        raise KimiError(404, "resource_not_found_error", f"Not found the model {model} or Permission denied")
+    if "stream" in body and not isinstance(body["stream"], bool):
+        raise invalid_request("stream must be true or false")
+    temperature = body.get("temperature")
+    if temperature is not None and not _is_number(temperature):
+        raise invalid_request("temperature must be a number")
+    n = body.get("n")
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 5):
+        raise invalid_request("n must be an integer between 1 and 5")
+    if model.startswith(FIXED_PARAMETER_MODELS):
+        _check_fixed_parameters(body)
+        return
+    if temperature is not None and not 0 <= temperature <= 1:
+        raise invalid_request(f"temperature must be between 0 and 1, got {temperature}")
+    if n is not None and n > 1 and (temperature is None or temperature <= 0.001):
+        raise invalid_request("when temperature is close to 0, n must be 1")
+
+
+def _check_fixed_parameters(body: dict[str, Any]) -> None:
+    thinking = body.get("thinking")
+    enabled = not (isinstance(thinking, dict) and thinking.get("type") == "disabled")
+    fixed = {"temperature": 1 if enabled else 0.6, "top_p": 0.95, "n": 1, "presence_penalty": 0, "frequency_penalty": 0}
+    for name, allowed in fixed.items():
+        value = body.get(name)
+        if value is not None and value != allowed:
+            raise KimiError(400, "invalid_request_error", f"invalid {name}: only {allowed} is allowed for this model")
