@@ -9,7 +9,7 @@ The sources live in recordings/handwritten/*.py, each defining RECORDINGS (a lis
 the functions below); `python -m helpers.authoring` writes them to recordings/*.json.
 
 Example:
-    >>> rec = chat("demo", {"model": "kimi-k2.6", "messages": [{"role": "user", "content": "hi"}]}, "Hello!")
+    >>> rec = chat("demo", {"model": "some-model", "messages": [{"role": "user", "content": "hi"}]}, "Hello!")
     >>> rec.response["body"]["choices"][0]["message"]["content"]
     'Hello!'
 """
