@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import sys
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +86,10 @@ def start(quiet: bool = False) -> Course:
     os.environ["KIMI_BASE_URL"] = _course.base_url
     os.environ["MOONSHOT_API_KEY"] = _course.api_key
     os.environ["KIMI_MODEL"] = _course.model
+    # `!python ...` in a notebook cell should run the kernel's own Python (the course's .venv), not another one.
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     if not quiet:
         print(_course.summary())
     return _course

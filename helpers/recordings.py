@@ -119,9 +119,13 @@ def write_recording(folder: Path, recording: Recording, overwrite: bool = False)
         raise FileExistsError(f"{target.name} exists; set KIMI_RECORD_OVERWRITE=1 to replace recordings")
     text = json.dumps(recording.to_json(), ensure_ascii=False, indent=2) + "\n"
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, target)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)  # a failed write leaves neither a half file nor a stray temp
+        raise
     recording.path = target
     return target
 
@@ -142,6 +146,8 @@ class RecordingIndex:
     def load(cls, folder: Path) -> "RecordingIndex":
         index = cls(folder)
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            if path.name.startswith("."):  # a write in progress (.tmp-*.json), not a recording
+                continue
             index.add(Recording.from_file(path))
         return index
 

@@ -165,6 +165,16 @@ class _HTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    # Always answer with a status line and headers: http.server answers "HTTP/0.9" (its default for a garbled
+    # request line, or a line that claims it) with a bare body, which no client can tell from an answer.
+    @property
+    def request_version(self) -> str:
+        return self._request_version
+
+    @request_version.setter
+    def request_version(self, value: str) -> None:
+        self._request_version = "HTTP/1.0" if value == "HTTP/0.9" else value
+
     def version_string(self) -> str:  # an honest Server header: this is not Kimi's gateway
         return "kimi-course-local"
     timeout = 60  # a client that sends half a request is dropped, not waited on forever
@@ -207,7 +217,10 @@ class _Handler(BaseHTTPRequestHandler):
             while True:
                 line = self.rfile.readline(1024)
                 try:
-                    size = int(line.split(b";")[0].strip() or b"x", 16)
+                    token = line.split(b";")[0].strip()
+                    if not token or token.strip(b"0123456789abcdefABCDEF"):  # hex digits only: no "-5", "0x5"
+                        raise ValueError(token)
+                    size = int(token, 16)
                 except ValueError:
                     raise _Reply(400, invalid_request("bad chunked encoding").body(), {"Connection": "close"}) from None
                 if size == 0:
@@ -219,6 +232,8 @@ class _Handler(BaseHTTPRequestHandler):
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline(1024)
             return b"".join(chunks)
+        if len(set(self.headers.get_all("Content-Length") or [])) > 1:
+            raise _Reply(400, invalid_request("conflicting Content-Length headers").body(), {"Connection": "close"})
         length_text = self.headers.get("Content-Length")
         if length_text is None:
             return b""
@@ -254,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         except Exception as exc:  # never a traceback to the client: a well-formed 500 instead
             body = KimiError(500, "server_error", f"local course server error: {exc.__class__.__name__}: {exc}").body()
-            self._safe_send(500, body, {})
+            self._safe_send(500, body, {"Connection": "close"})  # the rest of the request may be unread
         finally:
             if self._entry is not None:
                 self._entry["status"] = self._status
@@ -287,7 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
         body_text = raw.decode("utf-8", errors="replace")
         try:
             logged_body: Any = json.loads(body_text) if body_text.strip() else None
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # RecursionError: JSON nested too deep
             logged_body = body_text
         self._entry = self.kimi.log.add({
             "method": self.command, "path": self.path, "headers": mask_headers(self.headers),
@@ -489,7 +504,7 @@ class _Handler(BaseHTTPRequestHandler):
             content_type = upstream.headers.get("Content-Type", "")
             kept = scrub_headers(dict(upstream.headers))
             if content_type.startswith(SSE_CONTENT_TYPE):
-                events = self._relay_stream(upstream, kept, started)
+                events, held = self._relay_stream(upstream, kept, started)
                 response: dict[str, Any] = {"status": upstream.status_code, "headers": kept, "events": events}
             else:
                 data = upstream.content
@@ -498,18 +513,29 @@ class _Handler(BaseHTTPRequestHandler):
                     parsed: Any = json.loads(data.decode("utf-8"))
                 except (UnicodeDecodeError, json.JSONDecodeError):
                     parsed = data.decode("utf-8", errors="replace")
-                self._send_json(upstream.status_code, parsed, kept)
                 response = {"status": upstream.status_code, "headers": kept, "elapsed": elapsed, "body": parsed}
+        # Save before the client has the whole answer, so a recording exists once the call returns.
         if self.kimi.mode == "record" and upstream.status_code not in (401, 403):
             self._save(path, raw, response)
+        if "events" in response:
+            if held:
+                self._write_chunk(held)
+            self._end_stream()
+        else:
+            self._send_json(upstream.status_code, response["body"], kept)
 
-    def _relay_stream(self, upstream, kept: dict[str, str], started: float) -> list[dict[str, Any]]:
+    def _relay_stream(self, upstream, kept: dict[str, str], started: float) -> tuple[list[dict[str, Any]], bytes]:
+        """Relay the stream as it comes; returns its events and the held-back end ([DONE]), which the caller
+        sends (with the stream's end) once the recording is saved."""
         self._start_stream({"status": upstream.status_code, "headers": kept}, {})
-        events, buffer = [], b""
+        events, buffer, held = [], b"", b""
         for piece in upstream.iter_content(chunk_size=None):
             if not piece:
                 continue
-            self._write_chunk(piece)
+            if held or b"data: [DONE]" in piece:
+                held += piece
+            else:
+                self._write_chunk(piece)
             buffer += piece.replace(b"\r\n", b"\n")
             while b"\n\n" in buffer:
                 block, buffer = buffer.split(b"\n\n", 1)
@@ -522,8 +548,7 @@ class _Handler(BaseHTTPRequestHandler):
                 except json.JSONDecodeError:
                     data = text
                 events.append({"at": round(time.monotonic() - started, 3), "data": data})
-        self._end_stream()
-        return events
+        return events, held
 
     def _save(self, path: str, raw: bytes, response: dict[str, Any]) -> None:
         """Save what the real service answered. A request already recorded keeps its name and

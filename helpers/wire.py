@@ -60,7 +60,7 @@ def parse_json_body(raw: bytes) -> Any:
         raise invalid_request("the request body is empty; send a JSON object")
     try:
         return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise invalid_request(f"the request body is not valid JSON ({exc.__class__.__name__})") from None
 
 

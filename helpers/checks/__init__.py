@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -97,15 +98,15 @@ def run_check(exercise_id: str, **answers: Any) -> tuple[bool, str]:
         ex = get(exercise_id)
     except KeyError as exc:
         return False, str(exc.args[0])
+    try:  # the check cell passes the wrong names: say so (a TypeError from the answer itself is not that)
+        inspect.signature(ex.checker).bind(**answers)
+    except TypeError as exc:
+        return False, f"{NOT_YET_MARK} Exercise {exercise_id} — the check cell was changed: {exc}. Restore it."
     try:
         message = ex.checker(**answers)
     except NotYet as exc:
         ex.passed = False
         return False, f"{NOT_YET_MARK} Exercise {exercise_id} — not yet: {exc}\n   Need a nudge? Run hint(\"{exercise_id}\")."
-    except TypeError as exc:
-        if "argument" in str(exc):
-            return False, f"{NOT_YET_MARK} Exercise {exercise_id} — the check cell was changed: {exc}. Restore it."
-        return False, _crashed(exercise_id, exc)
     except Exception as exc:  # a learner's answer may break in any way: feedback, not a traceback
         return False, _crashed(exercise_id, exc)
     ex.passed = True
