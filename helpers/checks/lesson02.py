@@ -1,0 +1,220 @@
+"""Checkers for notebook 02 (requests): a Session, kimi_chat() with a system prompt, one more turn.
+
+They look at what really went on the wire: `response.request` (the PreparedRequest requests sent),
+and for functions, the requests they send while the checker calls them. That works in every mode.
+"""
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import requests
+
+from . import exercise, is_blank, require
+
+LAB_SYSTEM_PROMPT = (
+    "你是 Kimi，由 Moonshot AI 提供的人工智能助手，你更擅长中文和英文的对话。你会为用户提供安全，有帮助，准确的回答。"
+    "同时，你会拒绝一切涉及恐怖主义，种族歧视，黄色暴力等问题的回答。Moonshot AI 为专有名词，不可翻译成其他语言。"
+)
+PARAPHRASE_PROMPT = "把这段话换个说法告诉我,直接给我翻译结果，不要其他：今天天气不错，挺风和日丽的，我来学学ai，这其实很简单的！"
+HELLO = "你好，我叫李雷，1+1等于多少？"
+WHAT_CAN_YOU_DO = "你能干吗？"
+ASK_NAME = "我叫什么名字？"
+SUMMARIZE = "用一句话总结我们刚才的对话。"
+
+
+def _model() -> str:
+    from ..course import current
+    return current().model
+
+
+def _key() -> str | None:
+    return os.environ.get("MOONSHOT_API_KEY")
+
+
+def _chat_url() -> str:
+    return os.environ["KIMI_BASE_URL"].rstrip("/") + "/chat/completions"
+
+
+def _sent_json(prepared: requests.PreparedRequest) -> Any:
+    body = prepared.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8")
+    return json.loads(body) if body else None
+
+
+def _kimi_reason(response: requests.Response) -> str:
+    try:
+        return response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return response.text[:200]
+
+
+@contextmanager
+def _watch_requests() -> Iterator[list[tuple[requests.PreparedRequest, dict[str, Any]]]]:
+    """Record every request requests sends (the PreparedRequest and send()'s keyword arguments)."""
+    sent: list[tuple[requests.PreparedRequest, dict[str, Any]]] = []
+    original = requests.Session.send
+
+    def send(self, request, **kwargs):
+        sent.append((request, kwargs))
+        return original(self, request, **kwargs)
+
+    requests.Session.send = send
+    try:
+        yield sent
+    finally:
+        requests.Session.send = original
+
+
+def _check_auth_header(headers: Any, where: str) -> None:
+    auth = headers.get("Authorization")
+    require(auth is not None, f"{where} had no Authorization header: Kimi needs it to know who is asking.")
+    require(not is_blank(auth), "Replace the ... after session_1.headers[\"Authorization\"] = with "
+                                "\"Bearer \" and the key from os.environ.")
+    require(isinstance(auth, str), f"The Authorization header should be a string, not {type(auth).__name__}.")
+    require(auth.startswith("Bearer "), "The Authorization header should start with the word Bearer and one space, "
+                                        "then the key: f\"Bearer {os.environ['MOONSHOT_API_KEY']}\".")
+    require(auth[len("Bearer "):] == _key(), "The key in your Authorization header isn't the one in "
+                                            "os.environ[\"MOONSHOT_API_KEY\"]. Read it from there; never type a key.")
+
+
+@exercise("02.1", hints=[
+    "The header's value is the word Bearer, a space, then the key: f\"Bearer {os.environ['MOONSHOT_API_KEY']}\".",
+    "A session posts like requests does, and adds its own headers: session_1.post(url, json=body, timeout=60).",
+    "session_1.headers[\"Authorization\"] = f\"Bearer {os.environ['MOONSHOT_API_KEY']}\"   and   "
+    "response_1 = session_1.post(url, json=body, timeout=60)",
+])
+def _(session, response):
+    require(isinstance(session, requests.Session), "Keep session_1 = requests.Session() as the cell had it.")
+    _check_auth_header(session.headers, "Your session")
+    require(not is_blank(response), "Replace the ... after response_1 = with session_1.post(...).")
+    require(isinstance(response, requests.Response),
+            f"response_1 should be what session_1.post(...) returns (a requests Response), not {type(response).__name__}.")
+    sent = response.request
+    require(sent.method == "POST", f"Your request used {sent.method}; a chat request is a POST.")
+    require(sent.url.split("?")[0].endswith("/chat/completions"),
+            "Your request went to a URL that doesn't end in /chat/completions: use url from §2.")
+    _check_auth_header(sent.headers, "Your request")
+    content_type = sent.headers.get("Content-Type")
+    require(content_type is not None, "Your request had no Content-Type header, so it didn't say its body is JSON. "
+                                      "Pass the dict with json=body and requests adds the header for you.")
+    require(content_type.startswith("application/json"),
+            f"Your request said Content-Type: {content_type}. Pass the dict with json=body, not data=.")
+    try:
+        body = _sent_json(sent)
+    except ValueError:
+        body = None
+    require(isinstance(body, dict), "The body you sent isn't a JSON object: pass the dict with json=body.")
+    require(body.get("model") == _model(), f"Your body's model is {body.get('model')!r}; use course.model "
+                                           "(the body from §3 has it).")
+    require("temperature" not in body, "Leave temperature out: the course's model fixes its own.")
+    require(body.get("messages") == [{"role": "user", "content": PARAPHRASE_PROMPT}],
+            "Send the paraphrase request: the body from §3, whose only message is the user's PARAPHRASE_PROMPT.")
+    require(response.status_code == 200, f"Kimi answered {response.status_code}: {_kimi_reason(response)}")
+    answer = response.json()["choices"][0]["message"]["content"]
+    return f"The session added the key by itself. Kimi answered: {answer}"
+
+
+@exercise("02.2", hints=[
+    "For the first ...: a list with one more item in front, [{\"role\": \"system\", \"content\": system}] + messages.",
+    "For the second ...: response.raise_for_status() raises requests.HTTPError for any 4xx or 5xx answer, "
+    "before the function reaches for choices.",
+    "messages = [{\"role\": \"system\", \"content\": system}] + messages   …   response.raise_for_status()",
+])
+def _(kimi_chat_with_system):
+    fn = kimi_chat_with_system
+    require(callable(fn), "kimi_chat_with_system should be the function the cell defines: run that cell first.")
+
+    # 1. With a system prompt: the lab's system prompt and Li Lei's question.
+    error = None
+    with _watch_requests() as sent:
+        try:
+            answer = fn(HELLO, system=LAB_SYSTEM_PROMPT)
+        except Exception as exc:  # reported below, as feedback
+            error = exc
+    if not sent:
+        require(error is None, f"Your function raised {type(error).__name__} before it sent anything: {error}. "
+                               "Did you replace the first ... with a list?")
+        require(False, "Your function sent no request.")
+    prepared, options = sent[-1]
+    body = _sent_json(prepared)
+    messages = body.get("messages")
+    require(isinstance(messages, list) and messages and messages[0] == {"role": "system", "content": LAB_SYSTEM_PROMPT},
+            "With system=..., the first message should be {\"role\": \"system\", \"content\": system}. "
+            f"Your function sent: {json.dumps(messages, ensure_ascii=False)[:120]}")
+    require(messages[1:] == [{"role": "user", "content": HELLO}],
+            "After the system message comes the user's message, once, and nothing else.")
+    timeout = options.get("timeout")
+    require(timeout is not None, "Your request went out without a timeout: pass timeout=timeout to requests.post().")
+    require(error is None, f"Kimi got the right request, but your function raised {type(error).__name__}: {error}")
+    require(isinstance(answer, str) and answer, f"The function should return the answer text, not {answer!r}.")
+
+    # 2. Without a system prompt: only the user's message.
+    error = None
+    with _watch_requests() as sent:
+        try:
+            fn(WHAT_CAN_YOU_DO)
+        except Exception as exc:  # reported below, as feedback
+            error = exc
+    require(sent, f"Called without a system prompt, your function raised {type(error).__name__} before it sent "
+                  f"anything: {error}")
+    body = _sent_json(sent[-1][0])
+    require(body.get("messages") == [{"role": "user", "content": WHAT_CAN_YOU_DO}],
+            "Without a system prompt, send only the user's message (no system message with content None).")
+    require("temperature" not in body, "Without temperature=..., leave temperature out of the body.")
+    require(error is None, f"Called without a system prompt, your function raised {type(error).__name__}: {error}")
+
+    # 3. A temperature Kimi refuses: the function must raise, not reach for choices.
+    with _watch_requests() as sent:
+        try:
+            result = fn(WHAT_CAN_YOU_DO, temperature=0.5)
+        except KeyError as exc:
+            require(False, f"Kimi refused temperature 0.5 with a 400, and your function failed with KeyError: {exc}: "
+                           "it read choices from an error body. Check the status first: response.raise_for_status().")
+        except Exception:
+            result = None
+        else:
+            require(False, f"Kimi answered 400, but your function returned {result!r} instead of raising. "
+                           "Check the status before reading the answer: response.raise_for_status().")
+    require(sent and _sent_json(sent[-1][0]).get("temperature") == 0.5,
+            "With temperature=0.5, the body should carry \"temperature\": 0.5.")
+    return "A system prompt when you want one, a timeout, and an error you can't miss when Kimi says no."
+
+
+EXPECTED_ROLES = ["system", "user", "assistant", "user", "assistant", "user"]
+
+
+@exercise("02.3", hints=[
+    "messages already holds four messages. Add two dicts after them: role \"assistant\" with reply_2, "
+    "then role \"user\" with summary_question.",
+    "A new list from the old one: messages + [ ... two dicts ... ]. (Appending works too, but run the cell once.)",
+    "messages_3 = messages + [{\"role\": \"assistant\", \"content\": reply_2}, "
+    "{\"role\": \"user\", \"content\": summary_question}]",
+])
+def _(messages_3, reply_2):
+    require(not is_blank(messages_3), "Replace the ... after messages_3 = with the list of messages to send.")
+    require(isinstance(messages_3, list), f"messages_3 should be a list of messages, not {type(messages_3).__name__}.")
+    require(all(isinstance(m, dict) for m in messages_3),
+            "Each message should be a dict like {\"role\": \"user\", \"content\": \"...\"}.")
+    roles = [m.get("role") for m in messages_3]
+    if len(roles) > len(EXPECTED_ROLES) and roles[:6] == EXPECTED_ROLES:
+        require(False, f"Your list has {len(roles)} messages: did you run an append cell twice? Re-run §10 "
+                       "(it rebuilds messages), then build messages_3 once.")
+    require(roles == EXPECTED_ROLES, f"Your list's roles are {roles}; a third turn sends {EXPECTED_ROLES}: "
+                                     "the four messages of §10, Kimi's reply, the new question.")
+    require(all(isinstance(m.get("content"), str) and m.get("content") for m in messages_3),
+            "Every message needs its text as a non-empty string under \"content\".")
+    require(messages_3[0]["content"] == LAB_SYSTEM_PROMPT and messages_3[1]["content"] == HELLO
+            and messages_3[3]["content"] == ASK_NAME,
+            "The first four messages should be the ones in messages (from §10), unchanged.")
+    require(messages_3[4]["content"] == reply_2, "The fifth message should be Kimi's last reply, reply_2, word for word.")
+    require(messages_3[5]["content"] == SUMMARIZE, "The last message should be the new question, summary_question.")
+    response = requests.post(_chat_url(), headers={"Authorization": f"Bearer {_key()}"},
+                             json={"model": _model(), "messages": messages_3}, timeout=120)
+    require(response.status_code == 200, f"The list is right, but Kimi answered {response.status_code}: "
+                                         f"{_kimi_reason(response)}")
+    answer = response.json()["choices"][0]["message"]["content"]
+    return f"The whole conversation went along, so Kimi could sum it up: {answer}"

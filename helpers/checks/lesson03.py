@@ -1,0 +1,131 @@
+"""Checkers for notebook 03 (the openai SDK): the raw response and its request id, extra_body, a stream.
+
+They read what the SDK really sent from the raw response (`raw.http_request`), which works in every
+mode; in replay mode exercise 03.2 also finds the request its answer was recorded for.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import exercise, is_blank, require
+
+LAB_SYSTEM_PROMPT = (
+    "你是 Kimi，由 Moonshot AI 提供的人工智能助手，你更擅长中文和英文的对话。你会为用户提供安全，有帮助，准确的回答。"
+    "同时，你会拒绝一切涉及恐怖主义，种族歧视，黄色暴力等问题的回答。Moonshot AI 为专有名词，不可翻译成其他语言。"
+)
+HELLO = "你好，我叫李雷，1+1等于多少？"
+WHAT_CAN_YOU_DO = "你能干吗？"
+THINKING_OFF = {"type": "disabled"}
+
+
+def _model() -> str:
+    from ..course import current
+    return current().model
+
+
+def _is_completion(value: Any) -> bool:
+    from openai.types.chat import ChatCompletion
+    return isinstance(value, ChatCompletion)
+
+
+@exercise("03.1", hints=[
+    "Put .with_raw_response between completions and .create: "
+    "client.chat.completions.with_raw_response.create(model=course.model, messages=lab_messages).",
+    "Kimi's id for a request is the Msh-Request-Id header: raw_1.headers[\"msh-request-id\"]. "
+    "(raw_1.request_id reads x-request-id, which Kimi doesn't send.)",
+    "raw_1 = client.chat.completions.with_raw_response.create(model=course.model, messages=lab_messages)   and   "
+    "request_id_1 = raw_1.headers[\"msh-request-id\"]",
+])
+def _(raw, request_id):
+    require(not is_blank(raw), "Replace the ... after raw_1 = with client.chat.completions.with_raw_response.create(...).")
+    require(not _is_completion(raw), "raw_1 is a parsed ChatCompletion: you called .create() directly. "
+                                     "Go through .with_raw_response.create(...) to keep the status and headers.")
+    require(hasattr(raw, "http_request") and hasattr(raw, "headers") and hasattr(raw, "parse"),
+            f"raw_1 should be what .with_raw_response.create(...) returns, not {type(raw).__name__}.")
+    try:
+        body = json.loads(raw.http_request.content)
+    except ValueError:
+        body = None
+    require(isinstance(body, dict), "The request raw_1 came from had no JSON body.")
+    require(body.get("model") == _model(), f"Your request's model was {body.get('model')!r}; use model=course.model.")
+    require("temperature" not in body, "The lab sent temperature 0.3, which the course's model refuses: leave it out.")
+    expected = [{"role": "system", "content": LAB_SYSTEM_PROMPT}, {"role": "user", "content": HELLO}]
+    require(body.get("messages") == expected, "Send the lab's two messages as they are: messages=lab_messages.")
+    require(raw.status_code == 200, f"Kimi answered {raw.status_code}.")
+    require(not is_blank(request_id), "Replace the ... after request_id_1 = with the request id from raw_1's headers.")
+    require(request_id is not None, "request_id_1 is None. raw_1.request_id reads the x-request-id header, which Kimi "
+                                    "doesn't send; Kimi's own header is Msh-Request-Id: raw_1.headers[\"msh-request-id\"].")
+    require(request_id == raw.headers.get("msh-request-id"),
+            f"request_id_1 is {request_id!r}; it should be raw_1's Msh-Request-Id header.")
+    answer = raw.parse().choices[0].message.content
+    return f"Kimi answered “{answer}”, and {request_id} is what you'd quote to support about it."
+
+
+@exercise("03.2", hints=[
+    "Kimi-only fields go in extra_body=, a dict merged into the JSON body: extra_body={\"thinking\": {...}}.",
+    "Thinking off is {\"type\": \"disabled\"}. To read a field that may be missing without an AttributeError: "
+    "getattr(message, \"reasoning_content\", None).",
+    "completion_2 = client.chat.completions.create(model=course.model, messages=question_2, "
+    "extra_body={\"thinking\": {\"type\": \"disabled\"}})   and   "
+    "reasoning_2 = getattr(completion_2.choices[0].message, \"reasoning_content\", None)",
+])
+def _(completion, reasoning):
+    require(not is_blank(completion), "Replace the ... after completion_2 = with client.chat.completions.create(...).")
+    if hasattr(completion, "parse") and hasattr(completion, "http_request"):
+        require(False, "completion_2 is a raw response: call .parse() on it, or use .create() without .with_raw_response.")
+    require(_is_completion(completion), f"completion_2 should be the ChatCompletion that .create(...) returns, "
+                                        f"not {type(completion).__name__}.")
+    sent = _logged_body(completion.id)
+    if sent is not None:
+        require(sent.get("messages") == [{"role": "user", "content": WHAT_CAN_YOU_DO}],
+                "Ask the question in question_2: messages=question_2.")
+        require(sent.get("thinking") == THINKING_OFF,
+                "Your request had no \"thinking\": {\"type\": \"disabled\"} in its body. Put it in extra_body=."
+                if "thinking" not in sent else
+                f"Your request's thinking was {json.dumps(sent.get('thinking'))}; thinking off is {{\"type\": \"disabled\"}}.")
+    message = completion.choices[0].message
+    require(getattr(message, "reasoning_content", None) is None,
+            "Kimi still thought before answering (completion_2 has reasoning_content): thinking was on. "
+            "Turn it off with extra_body={\"thinking\": {\"type\": \"disabled\"}}.")
+    require(not is_blank(reasoning), "Replace the ... after reasoning_2 = with the reasoning read from the message "
+                                     "(None when there is none).")
+    require(reasoning is None, f"reasoning_2 is {reasoning!r}, but completion_2 carries no reasoning: "
+                               "getattr(message, \"reasoning_content\", None) gives None here.")
+    return ("Thinking off, no reasoning_content, and getattr(..., None) read the missing field without an "
+            "AttributeError.")
+
+
+def _logged_body(completion_id: str) -> dict[str, Any] | None:
+    """In replay mode, the body of the request this completion answered (replay matches bodies exactly)."""
+    from ..course import current
+
+    course = current()
+    if course.mode != "replay" or course.server is None:  # live: the SDK talked to the real service directly
+        return None
+    for recording in course.server.index.all():
+        answer = recording.response.get("body")
+        if isinstance(answer, dict) and answer.get("id") == completion_id:
+            return recording.request.get("body")
+    return None
+
+
+@exercise("03.3", hints=[
+    "Each chunk's piece of the answer is chunk.choices[0].delta.content. It is None (or empty) in the chunks that "
+    "carry reasoning and in the last one.",
+    "Keep a piece only when there is one: if piece: pieces_3.append(piece)",
+    "piece = chunk.choices[0].delta.content   and   if piece: pieces_3.append(piece)",
+])
+def _(pieces, answer):
+    require(isinstance(pieces, list), "Keep pieces_3 = [] as the cell had it, and append to it in the loop.")
+    require(pieces, "pieces_3 is empty: in the loop, take chunk.choices[0].delta.content and append it to pieces_3.")
+    require(None not in pieces, "pieces_3 holds None: the reasoning chunks and the last chunk carry no answer text. "
+                                "Append a piece only when there is one.")
+    odd = next((p for p in pieces if not isinstance(p, str)), "")
+    require(not odd, f"pieces_3 should hold strings, the text of each delta, but it holds {type(odd).__name__} "
+                     "objects: take .content of the delta.")
+    require(all(pieces), "pieces_3 holds empty strings: keep only pieces with text (if piece: ...).")
+    require(len(pieces) > 1, "pieces_3 has a single piece: a stream sends the answer a few characters at a time.")
+    require(isinstance(answer, str) and answer == "".join(pieces),
+            "Keep answer_3 = \"\".join(pieces_3) as the cell had it.")
+    return f"{len(pieces)} pieces, joined into the whole answer: {answer}"
