@@ -1,0 +1,117 @@
+"""Checkers for notebooks/06_streaming.ipynb."""
+from __future__ import annotations
+
+import json
+import numbers
+from typing import Any
+
+from helpers.checks import exercise, is_blank, require
+
+# A small Kimi-shaped stream: the role chunk, thinking, the answer, the final chunk with usage inside the choice.
+_CHUNKS = [
+    {"delta": {"role": "assistant", "content": ""}},
+    {"delta": {"reasoning_content": "想一想"}},
+    {"delta": {"content": "你好"}},
+    {"delta": {"content": "。"}},
+    {"delta": {}, "finish_reason": "stop",
+     "usage": {"prompt_tokens": 8, "completion_tokens": 5, "total_tokens": 13}},
+]
+
+
+def _events() -> list[dict[str, Any]]:
+    out = []
+    for part in _CHUNKS:
+        choice = {"index": 0, "delta": part["delta"], "finish_reason": part.get("finish_reason")}
+        if "usage" in part:
+            choice["usage"] = part["usage"]
+        out.append({"id": "chatcmpl-demo", "object": "chat.completion.chunk", "created": 1,
+                    "model": "demo", "choices": [choice]})
+    return out
+
+
+def _lines(events: list[dict[str, Any]], split: bool) -> list[str]:
+    """SSE lines for `events`; with split=True each event's JSON is spread over two data: lines."""
+    lines = []
+    for event in events:
+        text = json.dumps(event, ensure_ascii=False)
+        if split:
+            head, tail = text.split('"choices":', 1)
+            lines += [f"data: {head}\"choices\":", f"data: {tail}", ""]
+        else:
+            lines += [f"data: {text}", ""]
+    # [DONE], then something that is not JSON: a parser that reads past [DONE] trips over it.
+    return lines + ["data: [DONE]", "", "data: this is not JSON", ""]
+
+
+def _run_parser(parse_events, lines: list[str]) -> list[Any]:
+    try:
+        return list(parse_events(lines))
+    except json.JSONDecodeError as exc:
+        raise AssertionError(f"json.loads failed ({exc.msg}). Did you stop at [DONE], and join all the "
+                             "data: lines of an event before decoding?") from None
+
+
+@exercise("06.1", hints=[
+    "An event's text is its data: lines joined with a new line: \"\\n\".join(pending).",
+    "yield json.loads(text) gives the caller the decoded dict, not the JSON text.",
+    'text = "\\n".join(pending)   and   yield json.loads(text)',
+])
+def _(parse_events):
+    require(callable(parse_events), "parse_events should be the function defined in the exercise cell.")
+    events = _events()
+    try:
+        simple = _run_parser(parse_events, _lines(events, split=False))
+        split = _run_parser(parse_events, _lines(events, split=True))
+    except AssertionError as exc:
+        require(False, str(exc))
+    require(not any(is_blank(e) for e in simple), "Your parser yields ... : replace both blanks.")
+    require(not any(isinstance(e, str) for e in simple),
+            "Your parser yields text. Decode it with json.loads so the caller gets a dict.")
+    require(len(simple) == len(events),
+            f"For a stream of {len(events)} events and [DONE], your parser yielded {len(simple)} items.")
+    require(simple == events, "With one data: line per event, the decoded events don't match what was sent.")
+    require(split == events, "With events spread over two data: lines, the decoded events don't match. "
+                             "Join all the pending lines of an event before decoding.")
+    text = "".join(e["choices"][0]["delta"].get("content") or "" for e in split)
+    return f"It read both layouts and stopped at [DONE]; the answer in the sample stream was {text!r}."
+
+
+@exercise("06.2", hints=[
+    "time.perf_counter() - started is the number of seconds since started.",
+    "Set first_content_at inside the loop (the first time content arrives) and total after the loop.",
+    "first_content_at = time.perf_counter() - started   and, after the loop,   total = time.perf_counter() - started",
+])
+def _(first_content_at, total):
+    require(not is_blank(first_content_at), "Replace the ... after first_content_at = with the seconds since started.")
+    require(not is_blank(total), "Replace the ... after total = with the seconds since started.")
+    require(first_content_at is not None, "first_content_at is still None: no piece of the answer was seen. "
+                                          "Did the loop run over the stream?")
+    for name, value in (("first_content_at", first_content_at), ("total", total)):
+        require(isinstance(value, numbers.Real) and not isinstance(value, bool),
+                f"{name} should be a number of seconds, not {type(value).__name__}.")
+    require(0 < first_content_at, "first_content_at should be the seconds since started, so more than 0.")
+    require(first_content_at <= total, "The first piece can't arrive after the end: measure total after the loop.")
+    share = first_content_at / total if total else 1
+    return (f"The answer began {share:.0%} of the way through the wait. "
+            "Streaming moves that moment forward; the total stays the same.")
+
+
+@exercise("06.3", hints=[
+    "Copy the loop body from section 2: decode the line, skip what isn't data:, stop at [DONE], json.loads it.",
+    "Add delta.get(\"content\") or \"\" to first_tip, then break as soon as \"\\n\" in first_tip.",
+    "After the with block: first_tip = first_tip.split(\"\\n\")[0]",
+])
+def _(first_tip, response):
+    import requests
+
+    from helpers.course import current
+
+    require(isinstance(first_tip, str), "first_tip should be a string.")
+    require(first_tip.strip(), "first_tip is empty: add each piece of delta.content to it inside the loop.")
+    require("\n" not in first_tip, "first_tip holds more than one line. Stop at the first \\n and keep what is before it.")
+    require(isinstance(response, requests.Response), "response should be the requests response from the with block.")
+    require(response.raw is None or response.raw.closed, "The response is still open: keep the with block.")
+    if current().mode == "replay":
+        expected = "1. 每天写一点代码，动手比只看书更重要。"
+        require(first_tip.strip() == expected, f"The first tip should be {expected!r}, but first_tip is {first_tip!r}.")
+    return "You read one line of the answer and let the connection go."
