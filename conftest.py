@@ -13,4 +13,3 @@ for name in ("MOONSHOT_API_KEY", "KIMI_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE
 os.environ["KIMI_MODE"] = "replay"
 os.environ["KIMI_MODEL"] = DEFAULT_MODEL
 os.environ.setdefault("KIMI_REPLAY_PACE", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")

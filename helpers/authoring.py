@@ -150,14 +150,26 @@ def load_sources(folder: Path = RECORDINGS_DIR / "handwritten") -> list[Recordin
     return found
 
 
+def _kind(path: Path) -> str | None:
+    return json.loads(path.read_text(encoding="utf-8"))["source"].get("kind")
+
+
 def write_all(folder: Path = RECORDINGS_DIR) -> list[Path]:
-    """Write every hand-written recording; a live recording of the same name is left alone."""
+    """Write every hand-written recording, and delete hand-written files no source defines any more.
+
+    A live recording (source.kind "recorded") is never touched.
+    """
+    recordings = load_sources(folder / "handwritten")
     written = []
-    for recording in load_sources(folder / "handwritten"):
+    for recording in recordings:
         target = folder / f"{recording.name}.json"
-        if target.exists() and json.loads(target.read_text(encoding="utf-8"))["source"].get("kind") == "recorded":
+        if target.exists() and _kind(target) == "recorded":
             continue
         written.append(write_recording(folder, recording, overwrite=True))
+    defined = {f"{r.name}.json" for r in recordings}
+    for path in folder.glob("*.json"):
+        if path.name not in defined and not path.name.startswith(".") and _kind(path) == "handwritten":
+            path.unlink()
     return written
 
 
