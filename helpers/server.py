@@ -164,6 +164,9 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as separate writes; with Nagle's algorithm the body then waits for the client's
+    # delayed ACK, adding ~40 ms to every answer (and to every stream event). TCP_NODELAY sends at once.
+    disable_nagle_algorithm = True
 
     # Always answer with a status line and headers: http.server answers "HTTP/0.9" (its default for a garbled
     # request line, or a line that claims it) with a bare body, which no client can tell from an answer.

@@ -1,0 +1,284 @@
+"""make bench: the local server and the notebook suite measured against their floors, side by side in one run.
+
+    .venv/bin/python -m tests.bench                  # everything (the notebooks take a minute or more)
+    .venv/bin/python -m tests.bench --skip-notebooks # only (a) and (c)
+
+(a) Latency per request of the local server (a non-stream chat completion replayed at pace 0, one keep-alive
+    client) against a bare loopback http.server answering the same bytes: the floor any Python server has.
+(b) The whole notebook suite, run as the tests run it (replay mode, in fresh kernels), against the floor of
+    starting and stopping that many kernels with one trivial cell each.
+(c) The rate-limit lesson's best approach: the fraction of the tier's allowed throughput it reaches.
+
+The figures are printed and written to bench-results/latest.json (git-ignored). Numbers vary with the machine;
+compare ratios, not milliseconds.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import importlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+
+from helpers.recordings import Recording
+from helpers.settings import DEFAULT_MODEL, RECORDINGS_DIR, REPLAY_API_KEY, REPO_ROOT
+
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+RESULTS = REPO_ROOT / "bench-results" / "latest.json"
+# Where the rate-limit lesson keeps its measurement; the first that exists is used.
+FRACTION_FUNCTIONS = [("helpers.batch", "achieved_fraction"), ("helpers.limits", "best_batch_fraction"),
+                      ("helpers.limits", "achieved_fraction")]
+
+
+# ---- (a) latency per request --------------------------------------------------------------------------
+class _FloorHandler(BaseHTTPRequestHandler):
+    """The floor: read the request, answer fixed JSON bytes. Nothing else."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # as the local server: no ~40 ms wait for a delayed ACK between headers and body
+    answer = b"{}"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(self.answer)))
+        self.end_headers()
+        self.wfile.write(self.answer)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def _timed_requests(port: int, path: str, body: bytes, headers: dict[str, str], n: int) -> list[float]:
+    """n requests on one keep-alive connection; seconds each, from sending to the last byte of the answer."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    took = []
+    try:
+        for _ in range(n):
+            started = time.perf_counter()
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            took.append(time.perf_counter() - started)
+            if response.status != 200 or not data:
+                raise RuntimeError(f"POST {path} answered {response.status}: {data[:200]!r}")
+    finally:
+        conn.close()
+    return took
+
+
+def bench_latency(n: int = 2000, warmup: int = 200, rounds: int = 5) -> dict[str, Any]:
+    from helpers.server import KimiServer
+
+    recording = Recording.from_file(RECORDINGS_DIR / "lab-paraphrase.json")  # the lab's own request
+    body = json.dumps(recording.request["body"], ensure_ascii=False).encode("utf-8")
+    headers = {"Authorization": f"Bearer {REPLAY_API_KEY}", "Content-Type": "application/json"}
+    _FloorHandler.answer = json.dumps(recording.response["body"], ensure_ascii=False, separators=(",", ":")).encode()
+
+    kimi = KimiServer(mode="replay", pace=0).start()
+    floor = ThreadingHTTPServer(("127.0.0.1", 0), _FloorHandler)
+    floor.daemon_threads = True
+    threading.Thread(target=floor.serve_forever, daemon=True).start()
+    targets: dict[str, Callable[[int], list[float]]] = {
+        "floor": lambda k: _timed_requests(floor.server_address[1], "/v1/chat/completions", body, headers, k),
+        "local": lambda k: _timed_requests(kimi.port, "/v1/chat/completions", body, headers, k),
+    }
+    samples: dict[str, list[float]] = {"floor": [], "local": []}
+    try:
+        for run in targets.values():
+            run(warmup)
+        for _ in range(rounds):  # interleaved, so both meet the same machine weather
+            for name, run in targets.items():
+                samples[name] += run(n // rounds)
+    finally:
+        kimi.stop()
+        floor.shutdown()
+        floor.server_close()
+
+    def summary(values: list[float]) -> dict[str, float]:
+        return {"p50_ms": round(_percentile(values, 50) * 1000, 3), "p99_ms": round(_percentile(values, 99) * 1000, 3),
+                "mean_ms": round(statistics.fmean(values) * 1000, 3), "requests": len(values)}
+
+    floor_s, local_s = summary(samples["floor"]), summary(samples["local"])
+    return {"floor": floor_s, "local": local_s,
+            "ratio_p50": round(local_s["p50_ms"] / floor_s["p50_ms"], 2),
+            "ratio_p99": round(local_s["p99_ms"] / floor_s["p99_ms"], 2)}
+
+
+# ---- (b) the notebook suite --------------------------------------------------------------------------------
+def _test_environment() -> None:
+    """The environment the tests give notebook kernels (see conftest.py): replay mode, no key."""
+    for name in ("MOONSHOT_API_KEY", "KIMI_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "KIMI_RECORDINGS_DIR",
+                 "KIMI_RECORD_OVERWRITE"):
+        os.environ.pop(name, None)
+    os.environ["KIMI_MODE"] = "replay"
+    os.environ["KIMI_MODEL"] = DEFAULT_MODEL
+    os.environ.setdefault("KIMI_REPLAY_PACE", "1")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def _kernel_floor() -> float:
+    """Start a kernel, run one trivial cell, stop it: what every notebook pays before its first line."""
+    from jupyter_client.manager import start_new_kernel
+
+    started = time.perf_counter()
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(NOTEBOOKS_DIR), stderr=subprocess.DEVNULL)
+    try:
+        reply = kc.execute_interactive("1 + 1", timeout=60, output_hook=lambda msg: None)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"the trivial cell failed: {reply['content']}")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel()
+    return time.perf_counter() - started
+
+
+def _run_notebook(path: Path) -> tuple[float, str]:
+    """Run a notebook top to bottom in a fresh kernel (as nbval does); its file is left untouched."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    started = time.perf_counter()
+    try:
+        client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log lines, not cell output
+        status = "ok"
+    except CellExecutionError as exc:
+        status = "error: " + str(exc).strip().splitlines()[-1][:120]
+    except Exception as exc:  # a notebook being written may be broken in any way: time it and say so
+        status = f"error: {exc.__class__.__name__}: {str(exc)[:120]}"
+    return time.perf_counter() - started, status
+
+
+def bench_notebooks(with_pace_zero: bool = True) -> dict[str, Any]:
+    """The suite as the tests run it (recorded delays replayed at KIMI_REPLAY_PACE, 1 unless set), and again at
+    pace 0, which leaves only the notebooks' own work; both against the kernel floor."""
+    _test_environment()
+    notebooks = sorted(NOTEBOOKS_DIR.glob("[0-9]*.ipynb"))
+    if not notebooks:
+        return {"notebooks": 0, "note": "no notebooks yet"}
+    paces = [os.environ["KIMI_REPLAY_PACE"]] + (["0"] if with_pace_zero and float(os.environ["KIMI_REPLAY_PACE"]) else [])
+    tested_pace = os.environ["KIMI_REPLAY_PACE"]
+    runs = {}
+    for pace in paces:
+        os.environ["KIMI_REPLAY_PACE"] = pace  # kernels inherit this process's environment
+        per_notebook = []
+        for path in notebooks:
+            took, status = _run_notebook(path)
+            per_notebook.append({"notebook": path.name, "seconds": round(took, 2), "status": status})
+        runs[pace] = per_notebook
+    os.environ["KIMI_REPLAY_PACE"] = tested_pace
+    floors = [_kernel_floor() for _ in notebooks]
+    floor = sum(floors)
+    result: dict[str, Any] = {"notebooks": len(notebooks), "kernel_floor_s": round(floor, 2), "runs": []}
+    for pace, per_notebook in runs.items():
+        suite = sum(n["seconds"] for n in per_notebook)
+        result["runs"].append({"replay_pace": float(pace), "suite_s": round(suite, 2), "ratio": round(suite / floor, 2),
+                               "failed": sum(1 for n in per_notebook if n["status"] != "ok"),
+                               "per_notebook": per_notebook})
+    return result
+
+
+# ---- (c) the rate-limit lesson ----------------------------------------------------------------------------------
+def bench_rate_limit() -> dict[str, Any]:
+    for module_name, function_name in FRACTION_FUNCTIONS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        function = getattr(module, function_name, None)
+        if callable(function):
+            started = time.perf_counter()
+            fraction = function()
+            return {"source": f"{module_name}.{function_name}()", "achieved_fraction": round(float(fraction), 3),
+                    "seconds": round(time.perf_counter() - started, 2)}
+    looked_for = ", ".join(f"{m}.{f}" for m, f in FRACTION_FUNCTIONS)
+    return {"achieved_fraction": None, "note": f"not available yet (looked for {looked_for})"}
+
+
+# ---- report ---------------------------------------------------------------------------------------------------
+def report(results: dict[str, Any]) -> str:
+    lines = [f"make bench · {results['when']} · Python {results['python']} · {results['cpus']} CPUs · {results['platform']}"]
+    a = results.get("latency")
+    if a:
+        lines += ["",
+                  f"(a) latency per request: non-stream chat completion, replay at pace 0, one keep-alive client "
+                  f"({a['local']['requests']} requests each, interleaved)",
+                  f"    {'':28}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}",
+                  f"    {'bare loopback http.server':28}{a['floor']['p50_ms']:>10.3f}{a['floor']['p99_ms']:>10.3f}"
+                  f"{a['floor']['mean_ms']:>10.3f}",
+                  f"    {'local Kimi server':28}{a['local']['p50_ms']:>10.3f}{a['local']['p99_ms']:>10.3f}"
+                  f"{a['local']['mean_ms']:>10.3f}",
+                  f"    {'ratio (local / floor)':28}{a['ratio_p50']:>9.2f}×{a['ratio_p99']:>9.2f}×"]
+    b = results.get("notebooks")
+    if b:
+        lines += ["", f"(b) notebook suite: {b['notebooks']} notebook(s), replay mode, fresh kernel each"]
+        if b.get("notebooks"):
+            runs = b["runs"]
+            label = {1.0: "as tested (pace 1)", 0.0: "pace 0 (no replayed delays)"}
+            lines.append(f"    {'':36}" + "".join(f"{label.get(r['replay_pace'], 'pace %g' % r['replay_pace']):>30}" for r in runs))
+            lines.append(f"    {'kernel start + 1 cell + stop (floor)':36}" + f"{b['kernel_floor_s']:>28.1f} s" * len(runs))
+            lines.append(f"    {'notebooks run top to bottom':36}" + "".join(f"{r['suite_s']:>28.1f} s" for r in runs))
+            lines.append(f"    {'ratio (suite / floor)':36}" + "".join(f"{r['ratio']:>28.2f}×" for r in runs))
+            for i, n in enumerate(runs[0]["per_notebook"]):
+                cells = "".join(f"{r['per_notebook'][i]['seconds']:>28.1f} s" for r in runs)
+                problems = "; ".join(f"pace {r['replay_pace']:g}: {r['per_notebook'][i]['status']}" for r in runs
+                                     if r["per_notebook"][i]["status"] != "ok")
+                lines.append(f"      {n['notebook']:34}{cells}  {problems}".rstrip())
+        else:
+            lines.append(f"    {b.get('note')}")
+    c = results.get("rate_limit")
+    if c:
+        lines += ["", "(c) rate-limit lesson, best approach: fraction of the tier's allowed throughput reached"]
+        if c.get("achieved_fraction") is not None:
+            lines.append(f"    {c['achieved_fraction']:.3f}  ({c['source']}, {c['seconds']:.1f} s)")
+        else:
+            lines.append(f"    {c['note']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--requests", type=int, default=2000, help="requests per server for (a) (default 2000)")
+    parser.add_argument("--skip-notebooks", action="store_true", help="leave out (b), the slow part")
+    parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS.relative_to(REPO_ROOT)})")
+    args = parser.parse_args(argv)
+
+    results: dict[str, Any] = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "python": platform.python_version(),
+                               "cpus": os.cpu_count(), "platform": platform.platform(terse=True)}
+    print("(a) timing the local server against a bare http.server ...", file=sys.stderr, flush=True)
+    results["latency"] = bench_latency(args.requests)
+    if not args.skip_notebooks:
+        print("(b) running the notebooks, then the kernel floor ...", file=sys.stderr, flush=True)
+        results["notebooks"] = bench_notebooks()
+    print("(c) running the rate-limit lesson's best approach ...", file=sys.stderr, flush=True)
+    results["rate_limit"] = bench_rate_limit()
+
+    print(report(results), flush=True)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten to {args.output.relative_to(REPO_ROOT) if args.output.is_relative_to(REPO_ROOT) else args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
