@@ -1,19 +1,57 @@
 """Rate limits: the local server enforcing one of Kimi's published tiers.
 
-Kimi limits each account by concurrency (requests in flight), RPM (requests per minute)
-and TPM (tokens per minute); past a limit it answers HTTP 429 `rate_limit_reached_error`
-saying when to try again. Kimi does not publish how it counts a minute, so this server
-takes the strictest reading: the RPM is spread evenly (one request every 60/RPM seconds)
-and tokens are counted over a sliding minute. Time can be scaled (x60 = a minute lasts
-one second) so a lesson runs in seconds; limits, messages and waits are in simulated seconds.
+Kimi limits each account by concurrency (requests in flight), RPM (requests per minute) and TPM
+(tokens per minute); past a limit it answers HTTP 429 `rate_limit_reached_error` with a message
+that, for concurrency and RPM, says when to try again. This server enforces a tier the same way,
+with Kimi's messages, for every request sent under
 
-    http://127.0.0.1:PORT/limits/tier1-x60/v1/chat/completions
+    http://127.0.0.1:PORT/limits/<tier>[-x<scale>]/v1/...      e.g. /limits/tier1-x10/v1/chat/completions
+
+How it counts (Kimi does not publish how it counts a minute, so these are choices, made strict):
+- Concurrency: at most `concurrency` requests being answered at once; one more gets
+  "... max concurrency: N, please try again after 1 seconds".
+- RPM, spread evenly: each request is due 60/RPM seconds after the one before (tier1: every 0.3 s),
+  and may arrive up to half of that early, so that a few milliseconds of jitter don't turn away a
+  client that paces itself (the generic cell rate algorithm with a tolerance of half an interval).
+  Earlier than that gets "... max RPM: N, please try again after W seconds", W the wait rounded up
+  to whole seconds (at least 1), as Kimi words it. So a burst gets one request through, two requests
+  are never admitted closer than half an interval apart, and no minute admits more than RPM + 1.
+  (Counting RPM per whole minute instead would let tier1 send 200 requests at once.)
+- TPM, over a sliding minute: a request's tokens (its recorded usage.total_tokens, or an estimate)
+  count from the moment it is admitted; over the limit gets Kimi's TPM message, which names no wait.
+- Refused requests are not counted against any limit (Kimi does not say whether they are).
+- Limits are kept per tier spec, shared by every client of the server, as an account's are.
+
+Time can be scaled so a lesson runs in seconds: with x10 the server's clock runs ten times faster.
+Everything the server says is in its own (simulated) seconds: the limits, the wait in a 429 message,
+and how long recorded answers take (a non-streamed answer arrives after elapsed/scale real seconds).
+A client that is told "try again after 1 seconds" should sleep 1/scale real seconds.
 
 Example:
     >>> TIERS["tier1"]
     Tier(name='tier1', concurrency=50, rpm=200, tpm=2000000)
     >>> parse_limits_spec("tier0-x20").scale
     20.0
+
+tier1 (one request due every 0.3 s, up to 0.15 s early), on a clock we set by hand:
+
+    >>> now = [0.0]
+    >>> limiter = RateLimiter(parse_limits_spec("tier1"), clock=lambda: now[0])
+    >>> def send_at(t):
+    ...     now[0] = t
+    ...     try:
+    ...         limiter.admit(tokens=100)
+    ...     except KimiError as refused:
+    ...         return refused.message.split("organization ")[1]
+    ...     limiter.release()
+    ...     return "admitted"
+    >>> for t in (0.0, 0.1, 0.15, 0.5, 0.8):
+    ...     print(t, send_at(t))
+    0.0 admitted
+    0.1 max RPM: 200, please try again after 1 seconds
+    0.15 admitted
+    0.5 admitted
+    0.8 admitted
 """
 from __future__ import annotations
 
@@ -46,6 +84,8 @@ TIERS = {
     "tier5": Tier("tier5", 1_000, 10_000, 5_000_000),
 }
 
+TOLERANCE = 0.5  # how early a request may arrive, in intervals (60/RPM seconds)
+
 _SPEC = re.compile(r"^(?P<tier>tier[0-5])(?:-x(?P<scale>\d+(?:\.\d+)?))?$")
 
 
@@ -74,7 +114,9 @@ class RateLimiter:
         self.tier, self.scale, self._clock = spec.tier, spec.scale, clock
         self._lock = threading.Lock()
         self._in_flight = 0
-        self._next_slot = 0.0  # earliest simulated time the next request may start
+        self.interval = 60.0 / self.tier.rpm  # simulated seconds between two requests, on average
+        self.tolerance = self.interval * TOLERANCE
+        self._next_slot = 0.0  # the simulated time the next request is due (GCRA's "theoretical arrival time")
         self._tokens: deque[tuple[float, int]] = deque()
         self.admitted = 0
         self.refused = 0
@@ -91,9 +133,9 @@ class RateLimiter:
                 raise KimiError(429, "rate_limit_reached_error",
                                 f"Your account {ACCOUNT} request reached organization max concurrency: "
                                 f"{self.tier.concurrency}, please try again after 1 seconds")
-            if now < self._next_slot:
+            if now < self._next_slot - self.tolerance:
                 self.refused += 1
-                wait = max(1, math.ceil(self._next_slot - now))
+                wait = max(1, math.ceil(self._next_slot - self.tolerance - now))
                 raise KimiError(429, "rate_limit_reached_error",
                                 f"Your account {ACCOUNT} request reached organization max RPM: {self.tier.rpm}, "
                                 f"please try again after {wait} seconds")
@@ -106,7 +148,7 @@ class RateLimiter:
                                 f"Your account {ACCOUNT} request reached organization TPM rate limit, "
                                 f"current:{used}, limit:{self.tier.tpm}")
             self._tokens.append((now, tokens))
-            self._next_slot = max(now, self._next_slot) + 60.0 / self.tier.rpm
+            self._next_slot = max(now, self._next_slot) + self.interval
             self._in_flight += 1
             self.admitted += 1
 

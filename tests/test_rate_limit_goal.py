@@ -1,0 +1,180 @@
+"""Lesson 08's goal, checked outside the notebook.
+
+The best approach (helpers.batch.run_paced: paced at the RPM, bounded concurrency, retries that wait as long as
+Kimi asks) reaches at least 90% of tier1's allowed throughput for the 50-request batch, with no request lost or
+duplicated according to the server's own log; the naive approaches fall short. The notebook's cells hold exactly
+the code tested here. Also: the tier limiter's rules (helpers/limits.py) on a clock set by hand.
+"""
+from __future__ import annotations
+
+import inspect
+
+import nbformat
+import pytest
+from openai import OpenAI
+
+from helpers import batch
+from helpers.batch import (SENTENCES, achieved_fraction, lost_and_duplicated, measure, run_batch, run_paced,
+                           send_once, send_with_retries)
+from helpers.limits import TIERS, RateLimiter, parse_limits_spec
+from helpers.server import KimiServer
+from helpers.settings import DEFAULT_MODEL, REPLAY_API_KEY, REPO_ROOT
+from helpers.wire import KimiError
+
+NOTEBOOK = REPO_ROOT / "notebooks" / "08_concurrency_rate_limits.ipynb"
+TIER = TIERS["tier1"]
+SCALE = 10  # as in the notebook
+
+
+@pytest.fixture(scope="module")
+def server():
+    server = KimiServer("replay", accepted_key=REPLAY_API_KEY).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def url(server):
+    """A base URL enforcing tier1 at the notebook's scale, with a fresh limiter and an empty log."""
+    server.reset()
+    server.log.clear()
+    return f"{server.url}/limits/{TIER.name}-x{SCALE}/v1"
+
+
+def client(url, **options):
+    return OpenAI(base_url=url, api_key=REPLAY_API_KEY, **options)
+
+
+def refused(server):
+    return sum(1 for entry in server.log.entries() if entry["status"] == 429)
+
+
+def recorded_answer(server, sentence):
+    body = {"model": DEFAULT_MODEL, "messages": [{"role": "user", "content": batch.PROMPT + sentence}]}
+    return server.index.find_exact("POST", "/v1/chat/completions", body).response["body"]["choices"][0]["message"]["content"]
+
+
+# ---- the goal ----------------------------------------------------------------------------------------------------
+
+def test_the_best_approach_reaches_90_percent_with_nothing_lost_or_duplicated(server, url):
+    outcomes = run_paced(client(url, max_retries=0), DEFAULT_MODEL, SENTENCES, TIER.rpm, TIER.concurrency, SCALE,
+                         progress=False)
+    assert lost_and_duplicated(SENTENCES, outcomes, server.log.entries()) == (0, 0)
+    assert [o.sentence for o in outcomes] == SENTENCES
+    assert [o.answer for o in outcomes] == [recorded_answer(server, s) for s in SENTENCES], "answers mixed up"
+    served = [e for e in server.log.entries() if e["status"] == 200]
+    assert len(served) == len(SENTENCES)
+    measurement = measure(outcomes, TIER.rpm, SCALE)
+    assert measurement.fraction >= 0.9, measurement
+    assert measurement.fraction <= 1.02, f"faster than the tier allows? {measurement}"
+    assert refused(server) * 10 < len(SENTENCES)
+
+
+def test_achieved_fraction_for_make_bench():
+    assert achieved_fraction() >= 0.9
+
+
+# ---- the naive approaches fall short ------------------------------------------------------------------------------
+
+def test_one_after_another_is_latency_bound(server, url):
+    sdk = client(url, max_retries=0)
+    outcomes = [send_once(sdk, DEFAULT_MODEL, s) for s in SENTENCES]
+    assert lost_and_duplicated(SENTENCES, outcomes, server.log.entries()) == (0, 0)
+    assert refused(server) == 0
+    assert measure(outcomes, TIER.rpm, SCALE).fraction < 0.3
+
+
+@pytest.mark.parametrize("max_retries", [0, 2], ids=["no retries", "the SDK's retries"])
+def test_all_at_once_on_threads_loses_requests(server, url, max_retries):
+    sdk = client(url, max_retries=max_retries)
+    outcomes = run_batch(lambda s: send_once(sdk, DEFAULT_MODEL, s), SENTENCES, workers=50, desc="", progress=False)
+    lost, duplicated = lost_and_duplicated(SENTENCES, outcomes, server.log.entries())
+    assert lost >= 10 and duplicated == 0
+    assert measure(outcomes, TIER.rpm, SCALE).fraction is None
+    assert any("please try again after 1 seconds" in (o.error or "") for o in outcomes)
+
+
+def test_retries_without_pacing_finish_by_hammering(server, url):
+    sdk = client(url, max_retries=0)
+    outcomes = run_batch(lambda s: send_with_retries(sdk, DEFAULT_MODEL, s, SCALE), SENTENCES, workers=50, desc="",
+                         progress=False)
+    assert lost_and_duplicated(SENTENCES, outcomes, server.log.entries()) == (0, 0)
+    assert refused(server) > len(SENTENCES), "retrying without pacing should collect more 429s than answers"
+
+
+# ---- the notebook shows this very code ------------------------------------------------------------------------------
+
+def test_the_notebook_runs_the_code_tested_here():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    cells = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    shown = [batch.paraphrase, batch.Outcome, batch.send_once, batch.run_batch, batch.retry_after,
+             batch.send_with_retries, batch.Pacer, batch.run_paced, batch.Measurement, batch.measure,
+             batch.lost_and_duplicated]
+    for obj in shown:
+        assert inspect.getsource(obj).rstrip() in cells, f"the notebook's {obj.__name__} differs from helpers/batch.py"
+    lines = inspect.getsource(batch).splitlines()
+    for prefix in ("PROMPT =", "BAR_FORMAT =", "RETRY_AFTER ="):
+        line = next(text for text in lines if text.startswith(prefix))
+        assert line in cells.splitlines(), f"the notebook's {prefix.split()[0]} differs from helpers/batch.py"
+
+
+# ---- the limiter's rules, on a clock set by hand ----------------------------------------------------------------------
+
+class Clock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self):
+        return self.t
+
+
+def attempt(limiter, clock, at, tokens=100, release=True):
+    clock.t = 1000.0 + at
+    try:
+        limiter.admit(tokens)
+    except KimiError as refusal:
+        assert refusal.status == 429 and refusal.type == "rate_limit_reached_error"
+        return refusal.message
+    if release:
+        limiter.release()
+    return "admitted"
+
+
+def test_rpm_is_spread_evenly_with_half_an_interval_of_tolerance():
+    clock = Clock()
+    limiter = RateLimiter(parse_limits_spec("tier1"), clock=clock)  # due every 0.3 s, up to 0.15 s early
+    burst = [attempt(limiter, clock, 0.0) for _ in range(5)]
+    assert burst[0] == "admitted" and all("max RPM: 200, please try again after 1 seconds" in m for m in burst[1:])
+    assert attempt(limiter, clock, 0.15) == "admitted"       # half an interval early: allowed
+    assert attempt(limiter, clock, 0.44) != "admitted"       # due at 0.6, so not before 0.45
+    assert attempt(limiter, clock, 0.45) == "admitted"
+    paced = [attempt(limiter, clock, 1.0 + 0.3 * k) for k in range(20)]
+    assert paced == ["admitted"] * 20
+
+
+def test_no_minute_admits_more_than_the_rpm_plus_one():
+    clock = Clock()
+    limiter = RateLimiter(parse_limits_spec("tier1"), clock=clock)
+    admitted = sum(attempt(limiter, clock, k / 100) == "admitted" for k in range(6000))  # a knock every 10 ms
+    assert TIER.rpm <= admitted <= TIER.rpm + 1
+
+
+def test_the_wait_in_the_message_is_honest_and_in_simulated_seconds():
+    clock = Clock()
+    limiter = RateLimiter(parse_limits_spec("tier0-x20"), clock=clock)  # 3 RPM: due every 20 s, 10 s early at most
+    assert attempt(limiter, clock, 0.0) == "admitted"
+    message = attempt(limiter, clock, 1 / 20)  # one simulated second later
+    assert message.endswith("max RPM: 3, please try again after 9 seconds")
+    assert attempt(limiter, clock, 9.9 / 20) != "admitted"
+    assert attempt(limiter, clock, 10 / 20) == "admitted"
+
+
+def test_concurrency_and_tpm():
+    clock = Clock()
+    limiter = RateLimiter(parse_limits_spec("tier0"), clock=clock)  # 1 in flight, 3 RPM, 500,000 TPM
+    assert attempt(limiter, clock, 0.0, tokens=400_000, release=False) == "admitted"
+    assert attempt(limiter, clock, 30.0).endswith("max concurrency: 1, please try again after 1 seconds")
+    limiter.release()
+    assert attempt(limiter, clock, 30.0, tokens=200_000).endswith("TPM rate limit, current:400000, limit:500000")
+    assert attempt(limiter, clock, 61.0, tokens=200_000) == "admitted"  # the first request's tokens left the minute
+    assert limiter.stats()["in_flight"] == 0
