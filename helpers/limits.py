@@ -102,8 +102,8 @@ def parse_limits_spec(spec: str) -> LimitsSpec:
         raise KimiError(404, "resource_not_found_error",
                         f"Unknown limits {spec!r}; use tier0..tier5, optionally with a time scale such as tier1-x60")
     scale = float(match["scale"] or 1)
-    if scale <= 0:
-        raise KimiError(404, "resource_not_found_error", "the time scale must be more than 0")
+    if scale < 1:  # slowing time down would only hold requests open for longer
+        raise KimiError(404, "resource_not_found_error", "the time scale speeds time up: use 1 or more, e.g. tier1-x60")
     return LimitsSpec(TIERS[match["tier"]], scale, spec)
 
 

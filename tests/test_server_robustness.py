@@ -507,3 +507,21 @@ def test_a_client_leaving_mid_stream_disturbs_no_one(stream_server, how):
     entry_a = next(e for e in srv.log.entries() if e["headers"].get("X-Client") == "A")
     assert entry_a["status"] == 200 and entry_a.get("elapsed_ms") is not None
     assert entry_a["elapsed_ms"] / 1000 < duration - 0.5, entry_a["elapsed_ms"]
+
+
+def test_limits_time_scale_cannot_slow_time_down():
+    """A scale below 1 would make every replayed delay longer: refused with Kimi's error shape."""
+    import requests
+
+    from helpers.server import KimiServer
+    from helpers.settings import REPLAY_API_KEY
+
+    server = KimiServer(mode="replay", pace=0).start()
+    try:
+        r = requests.get(f"{server.url}/limits/tier1-x0.001/v1/models",
+                         headers={"Authorization": f"Bearer {REPLAY_API_KEY}"}, timeout=5)
+        assert r.status_code == 404
+        assert r.json()["error"]["type"] == "resource_not_found_error"
+        assert "1 or more" in r.json()["error"]["message"]
+    finally:
+        server.stop()
