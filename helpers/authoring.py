@@ -134,19 +134,52 @@ def json_answer(name: str, method: str, path: str, body: Any, answer: Any, basis
     return Recording(name, handwritten(basis, note), request, response)
 
 
-def load_sources(folder: Path = RECORDINGS_DIR / "handwritten") -> list[Recording]:
-    """Every recording defined in recordings/handwritten/*.py (each file defines RECORDINGS)."""
-    found: list[Recording] = []
-    for path in sorted(folder.glob("*.py")):
-        spec = importlib.util.spec_from_file_location(f"handwritten_{path.stem}", path)
+HANDWRITTEN_DIR = RECORDINGS_DIR / "handwritten"
+
+
+def source(name: str, folder: Path = HANDWRITTEN_DIR):
+    """The hand-written source `<folder>/<name>.py` as a module, loaded once.
+
+    One source reuses another's texts this way, e.g. a later turn that repeats an earlier reply:
+    `source("lesson01").RECORDINGS`.
+    """
+    module_name = f"handwritten_{folder.name}_{name}"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, folder / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         assert spec.loader is not None
-        spec.loader.exec_module(module)
-        found.extend(module.RECORDINGS)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]
+            raise
+    return sys.modules[module_name]
+
+
+def reply_of(recording: Recording) -> dict[str, Any]:
+    """The assistant message a non-streamed chat recording answers with."""
+    return recording.response["body"]["choices"][0]["message"]
+
+
+def load_sources(folder: Path = HANDWRITTEN_DIR) -> list[Recording]:
+    """Every recording defined in recordings/handwritten/*.py (each file defines RECORDINGS).
+
+    Two recordings of the same request are refused: the second would only be served on a repeat.
+    """
+    found: list[Recording] = []
+    for path in sorted(folder.glob("*.py")):
+        found.extend(source(path.stem, folder).RECORDINGS)
     names = [r.name for r in found]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ValueError(f"recording names used twice: {', '.join(duplicates)}")
+    first: dict[str, str] = {}
+    for recording in found:
+        if recording.key in first:
+            raise ValueError(f"{recording.name} records the same request as {first[recording.key]}: "
+                             "reuse that recording (authoring.source) instead of writing a second one")
+        first[recording.key] = recording.name
     return found
 
 

@@ -15,18 +15,30 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
 
 import nbformat
 
-from .settings import REPO_ROOT
+from .settings import DEFAULT_MODEL, REPO_ROOT
 
 EXERCISE_LINE = re.compile(r"^# Exercise (\d\d\.\d+)\b")
 SOLUTION_HEADER = re.compile(r"^# %% Exercise (\d\d\.\d+)\s*$", re.MULTILINE)
 SOLUTIONS_DIR = REPO_ROOT / "solutions"
 INSTRUCTOR_DIR = REPO_ROOT / "instructor"
+
+
+def use_test_environment() -> None:
+    """Set this process's environment to the one notebooks are tested in: replay mode, no key, the
+    default model. Kernels started afterwards inherit it, and start() in them runs a replay server."""
+    for name in ("MOONSHOT_API_KEY", "KIMI_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "KIMI_RECORDINGS_DIR",
+                 "KIMI_RECORD_OVERWRITE"):
+        os.environ.pop(name, None)
+    os.environ["KIMI_MODE"] = "replay"
+    os.environ["KIMI_MODEL"] = DEFAULT_MODEL
+    os.environ.setdefault("KIMI_REPLAY_PACE", "1")
 
 
 def exercise_id(cell) -> str | None:

@@ -29,8 +29,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 
+from helpers.notebooks import use_test_environment
 from helpers.recordings import Recording
-from helpers.settings import DEFAULT_MODEL, RECORDINGS_DIR, REPLAY_API_KEY, REPO_ROOT
+from helpers.settings import RECORDINGS_DIR, REPLAY_API_KEY, REPO_ROOT
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 RESULTS = REPO_ROOT / "bench-results" / "latest.json"
@@ -123,17 +124,6 @@ def bench_latency(n: int = 2000, warmup: int = 200, rounds: int = 5) -> dict[str
 
 
 # ---- (b) the notebook suite --------------------------------------------------------------------------------
-def _test_environment() -> None:
-    """The environment the tests give notebook kernels (see conftest.py): replay mode, no key."""
-    for name in ("MOONSHOT_API_KEY", "KIMI_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "KIMI_RECORDINGS_DIR",
-                 "KIMI_RECORD_OVERWRITE"):
-        os.environ.pop(name, None)
-    os.environ["KIMI_MODE"] = "replay"
-    os.environ["KIMI_MODEL"] = DEFAULT_MODEL
-    os.environ.setdefault("KIMI_REPLAY_PACE", "1")
-    os.environ.setdefault("MPLBACKEND", "Agg")
-
-
 def _kernel_floor() -> float:
     """Start a kernel, run one trivial cell, stop it: what every notebook pays before its first line."""
     from jupyter_client.manager import start_new_kernel
@@ -172,7 +162,7 @@ def _run_notebook(path: Path) -> tuple[float, str]:
 def bench_notebooks(with_pace_zero: bool = True) -> dict[str, Any]:
     """The suite as the tests run it (recorded delays replayed at KIMI_REPLAY_PACE, 1 unless set), and again at
     pace 0, which leaves only the notebooks' own work; both against the kernel floor."""
-    _test_environment()
+    use_test_environment()
     notebooks = sorted(NOTEBOOKS_DIR.glob("[0-9]*.ipynb"))
     if not notebooks:
         return {"notebooks": 0, "note": "no notebooks yet"}

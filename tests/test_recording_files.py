@@ -40,3 +40,14 @@ def test_hand_written_files_match_their_sources():
     assert set(on_disk) == set(from_sources), "run `python -m helpers.authoring` to bring recordings/ up to date"
     for name, rec in from_sources.items():
         assert rec.to_json() == on_disk[name].to_json(), f"{name}.json differs from its source; run python -m helpers.authoring"
+
+
+def test_two_sources_recording_the_same_request_are_refused(tmp_path):
+    import pytest
+
+    body = '{"model": "m", "messages": [{"role": "user", "content": "hi"}]}'
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.py").write_text(
+            f"from helpers.authoring import chat\nRECORDINGS = [chat('rec-{name}', {body}, 'hello')]\n")
+    with pytest.raises(ValueError, match="rec-b records the same request as rec-a"):
+        load_sources(tmp_path)

@@ -12,15 +12,11 @@ from typing import Any, Iterator
 
 import requests
 
+from ..lab import ARTICLE_QUESTION as WHAT_CAN_YOU_DO
+from ..lab import HELLO_LILEI as HELLO
+from ..lab import LAB_SYSTEM_PROMPT, PARAPHRASE_PROMPT
 from . import exercise, is_blank, require
 
-LAB_SYSTEM_PROMPT = (
-    "你是 Kimi，由 Moonshot AI 提供的人工智能助手，你更擅长中文和英文的对话。你会为用户提供安全，有帮助，准确的回答。"
-    "同时，你会拒绝一切涉及恐怖主义，种族歧视，黄色暴力等问题的回答。Moonshot AI 为专有名词，不可翻译成其他语言。"
-)
-PARAPHRASE_PROMPT = "把这段话换个说法告诉我,直接给我翻译结果，不要其他：今天天气不错，挺风和日丽的，我来学学ai，这其实很简单的！"
-HELLO = "你好，我叫李雷，1+1等于多少？"
-WHAT_CAN_YOU_DO = "你能干吗？"
 ASK_NAME = "我叫什么名字？"
 SUMMARIZE = "用一句话总结我们刚才的对话。"
 

@@ -8,14 +8,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..lab import ARTICLE_QUESTION as WHAT_CAN_YOU_DO
+from ..lab import HELLO_LILEI as HELLO
+from ..lab import LAB_SYSTEM_PROMPT
 from . import exercise, is_blank, require
 
-LAB_SYSTEM_PROMPT = (
-    "你是 Kimi，由 Moonshot AI 提供的人工智能助手，你更擅长中文和英文的对话。你会为用户提供安全，有帮助，准确的回答。"
-    "同时，你会拒绝一切涉及恐怖主义，种族歧视，黄色暴力等问题的回答。Moonshot AI 为专有名词，不可翻译成其他语言。"
-)
-HELLO = "你好，我叫李雷，1+1等于多少？"
-WHAT_CAN_YOU_DO = "你能干吗？"
 THINKING_OFF = {"type": "disabled"}
 
 

@@ -7,6 +7,7 @@ import os
 from typing import Any, Callable
 
 from helpers.checks import exercise, is_blank, require
+from helpers.lab import LAB_SYSTEM_PROMPT
 
 
 def _call(what: str, function: Callable[..., Any], *args: Any) -> Any:
@@ -55,7 +56,7 @@ def _(count_tokens):
 
     require(callable(count_tokens), "count_tokens should be the function defined in the exercise cell.")
     course = current()
-    messages = [{"role": "system", "content": _lab_system_prompt()}, {"role": "user", "content": "你好，我叫李雷。"}]
+    messages = [{"role": "system", "content": LAB_SYSTEM_PROMPT}, {"role": "user", "content": "你好，我叫李雷。"}]
     counted = _call("count_tokens(messages)", count_tokens, messages)
     require(not is_blank(counted), "count_tokens returns ... : return the number from the answer.")
     require(not isinstance(counted, (dict, list, str)),
@@ -68,11 +69,6 @@ def _(count_tokens):
     expected = reference.json()["data"]["total_tokens"]
     require(counted == expected, f"count_tokens said {counted}, but the endpoint counts {expected} for those messages.")
     return f"The lab's system prompt and a greeting take {counted} tokens, before Kimi writes a word."
-
-
-def _lab_system_prompt() -> str:
-    return ("你是 Kimi，由 Moonshot AI 提供的人工智能助手，你更擅长中文和英文的对话。你会为用户提供安全，有帮助，准确的回答。"
-            "同时，你会拒绝一切涉及恐怖主义，种族歧视，黄色暴力等问题的回答。Moonshot AI 为专有名词，不可翻译成其他语言。")
 
 
 @exercise("07.3", hints=[

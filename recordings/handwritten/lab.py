@@ -4,19 +4,14 @@ Each request is exactly what the lab (and the article it cites) sends; only the 
 the key differ when it runs here. The lab used the moonshot-v1 models, listed as legacy today.
 """
 from helpers.authoring import chat, json_answer
-
-LAB_SYSTEM_PROMPT = (
-    "你是 Kimi，由 Moonshot AI 提供的人工智能助手，你更擅长中文和英文的对话。你会为用户提供安全，有帮助，准确的回答。"
-    "同时，你会拒绝一切涉及恐怖主义，种族歧视，黄色暴力等问题的回答。Moonshot AI 为专有名词，不可翻译成其他语言。"
-)
-PARAPHRASE_PROMPT = "把这段话换个说法告诉我,直接给我翻译结果，不要其他：今天天气不错，挺风和日丽的，我来学学ai，这其实很简单的！"
+from helpers.lab import ARTICLE_QUESTION, HELLO_LILEI, LAB_SYSTEM_PROMPT, PARAPHRASE_PROMPT
 
 RECORDINGS = [
     # Step 4 (curl) and step 2/8 (openai SDK) send the same body, so one recording answers both.
     chat("lab-hello-lilei",
          {"model": "moonshot-v1-8k",
           "messages": [{"role": "system", "content": LAB_SYSTEM_PROMPT},
-                       {"role": "user", "content": "你好，我叫李雷，1+1等于多少？"}],
+                       {"role": "user", "content": HELLO_LILEI}],
           "temperature": 0.3},
          "你好，李雷！1+1等于2。如果你有其他问题，请随时提问！", completion_tokens=21),
     # Step 7 (requests): the paraphrase request.
@@ -28,7 +23,7 @@ RECORDINGS = [
     # The article's kimi_chat('你能干吗？').
     chat("article-what-can-you-do",
          {"model": "moonshot-v1-32k",
-          "messages": [{"role": "user", "content": "你能干吗？"}],
+          "messages": [{"role": "user", "content": ARTICLE_QUESTION}],
           "temperature": 0.5},
          "我是Kimi，可以帮你做很多事情：\n"
          "1. 回答问题：科学、历史、技术等各类知识。\n"

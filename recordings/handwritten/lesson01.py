@@ -5,13 +5,9 @@ and temperature is left out (the course's model fixes it; the lab's 0.3 gets a 4
 """
 from helpers.authoring import chat
 from helpers.settings import DEFAULT_MODEL
+from helpers.lab import HELLO_LILEI as HELLO
+from helpers.lab import LAB_SYSTEM_PROMPT
 
-# The lab's system prompt, word for word (the same text as in lab.py).
-LAB_SYSTEM_PROMPT = (
-    "你是 Kimi，由 Moonshot AI 提供的人工智能助手，你更擅长中文和英文的对话。你会为用户提供安全，有帮助，准确的回答。"
-    "同时，你会拒绝一切涉及恐怖主义，种族歧视，黄色暴力等问题的回答。Moonshot AI 为专有名词，不可翻译成其他语言。"
-)
-HELLO = "你好，我叫李雷，1+1等于多少？"
 INTRODUCE = "用一句话介绍你自己"
 
 SHORT_BODY = {"model": DEFAULT_MODEL, "messages": [{"role": "user", "content": HELLO}]}

@@ -4,31 +4,20 @@ The SDK's plain requests send the same bodies as lesson 02's (the lab's paraphra
 article's question) and lesson 01's (the lab's Li Lei request), so those recordings answer them.
 What is new here: `thinking` turned off through `extra_body` (no `reasoning_content` in the reply)
 and the paraphrase request streamed (reasoning deltas first, then the answer). The stream carries the
-same text as the non-streamed answer to the same request, whichever lesson's recording serves that one.
+same text as the non-streamed answer to the same request, (lesson 08's `l08-paraphrase-01`).
 """
-import importlib.util
-from pathlib import Path
-
-from helpers.authoring import chat
+from helpers.authoring import chat, reply_of, source
+from helpers.lab import ARTICLE_QUESTION, PARAPHRASE_PROMPT
 from helpers.settings import DEFAULT_MODEL
 
-
-def _lesson02():
-    path = Path(__file__).with_name("lesson02.py")
-    spec = importlib.util.spec_from_file_location("handwritten_lesson02_seen_from_lesson03", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_l02 = _lesson02()
-PARAPHRASE_PROMPT = _l02.PARAPHRASE_PROMPT
-PARAPHRASE_REPLY = _l02.PARAPHRASE_REPLY          # the text the non-streamed paraphrase request gets
-PARAPHRASE_REASONING = _l02.PARAPHRASE_REASONING
+# The non-streamed paraphrase request is answered by lesson 08's first recording; the stream says the same.
+_PARAPHRASED = reply_of(next(r for r in source("lesson08").RECORDINGS if r.name == "l08-paraphrase-01"))
+PARAPHRASE_REPLY = _PARAPHRASED["content"]
+PARAPHRASE_REASONING = _PARAPHRASED.get("reasoning_content")
 THINKING_OFF = {"type": "disabled"}
 
 PARAPHRASE = {"model": DEFAULT_MODEL, "messages": [{"role": "user", "content": PARAPHRASE_PROMPT}]}
-WHAT_CAN_YOU_DO = {"model": DEFAULT_MODEL, "messages": [{"role": "user", "content": "你能干吗？"}]}
+WHAT_CAN_YOU_DO = {"model": DEFAULT_MODEL, "messages": [{"role": "user", "content": ARTICLE_QUESTION}]}
 
 RECORDINGS = [
     # §6: the paraphrase request with thinking turned off.

@@ -6,13 +6,9 @@ prompt_tokens a chat recording reports for the same list (as the real endpoint i
 """
 from helpers.authoring import chat, error, json_answer, prompt_tokens_for
 from helpers.settings import DEFAULT_MODEL
+from helpers.lab import LAB_SYSTEM_PROMPT
 
 MODEL = DEFAULT_MODEL
-# The lab's system prompt, word for word (the same text as in lab.py).
-LAB_SYSTEM_PROMPT = (
-    "你是 Kimi，由 Moonshot AI 提供的人工智能助手，你更擅长中文和英文的对话。你会为用户提供安全，有帮助，准确的回答。"
-    "同时，你会拒绝一切涉及恐怖主义，种族歧视，黄色暴力等问题的回答。Moonshot AI 为专有名词，不可翻译成其他语言。"
-)
 SYSTEM = {"role": "system", "content": LAB_SYSTEM_PROMPT}
 ESTIMATE_DOCS = "https://platform.kimi.com/docs/api/estimate (request {model, messages}; answer {\"data\": {\"total_tokens\": N}})"
 
