@@ -188,7 +188,7 @@ class Pacer:
             self.next_turn = time.monotonic() + self.interval
 
 
-def run_paced(client, model, sentences, rpm, concurrency, scale, headroom=0.05, progress=True):
+def run_paced(client, model, sentences, rpm, concurrency, scale, headroom=0.02, progress=True):
     """The best approach: start requests no faster than the RPM allows (with some headroom), never
     more threads than the concurrency limit, and retry whatever still gets a 429."""
     pacer = Pacer(60 / rpm * (1 + headroom) / scale)
@@ -238,7 +238,7 @@ def lost_and_duplicated(sentences, outcomes, log):
 def gc_paused():
     """Pause Python's garbage collector while a batch is timed, as `timeit` does. A full collection
     stalls every thread (and the in-process server) for tens of milliseconds, which a sped-up server
-    clock would count ten times over; against the real API such a pause is lost in the noise."""
+    clock would count several times over; against the real API such a pause is lost in the noise."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -248,7 +248,7 @@ def gc_paused():
             gc.enable()
 
 
-def achieved_fraction(tier="tier1", scale=10.0, headroom=0.05):
+def achieved_fraction(tier="tier1", scale=4.0, headroom=0.02):
     """Run the best approach (run_paced) for the 50-request batch against a fresh local replay server
     enforcing `tier`, and return the fraction of the tier's allowed throughput it reached
     (0.0 if any request was lost or duplicated). Used by `make bench` and the tests.

@@ -23,7 +23,7 @@ from helpers.wire import KimiError
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "08_concurrency_rate_limits.ipynb"
 TIER = TIERS["tier1"]
-SCALE = 10  # as in the notebook
+SCALE = 4  # as in the notebook
 
 
 @pytest.fixture(scope="module")

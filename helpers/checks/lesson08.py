@@ -90,7 +90,7 @@ def _(url, rpm, concurrency, scale):
     tier2 = TIERS["tier2"]
     client = OpenAI(api_key=os.environ["MOONSHOT_API_KEY"], base_url=url, max_retries=0)
     clear_request_log()
-    with gc_paused():  # its pauses would count ten times over on the sped-up clock
+    with gc_paused():  # its pauses would count several times over on the sped-up clock
         outcomes = run_paced(client, current().model, SENTENCES, rpm, concurrency, scale, progress=False)
     log = request_log()
     client.close()
