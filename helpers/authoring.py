@@ -157,6 +157,14 @@ def source(name: str, folder: Path = HANDWRITTEN_DIR):
     return sys.modules[module_name]
 
 
+def recording_named(source_name: str, name: str) -> Recording:
+    """A recording another hand-written source defines, e.g. recording_named("lesson01", "l01-hello-lilei")."""
+    for recording in source(source_name).RECORDINGS:
+        if recording.name == name:
+            return recording
+    raise KeyError(f"recordings/handwritten/{source_name}.py defines no recording named {name!r}")
+
+
 def reply_of(recording: Recording) -> dict[str, Any]:
     """The assistant message a non-streamed chat recording answers with."""
     return recording.response["body"]["choices"][0]["message"]

@@ -9,7 +9,7 @@ One recording per request: two requests this lesson sends are recorded by other 
 recordings answer them here: the lab's paraphrase request (lesson 08's batch starts with it,
 `l08-paraphrase-01`) and the name question without its history (`l07-forgotten-name`).
 """
-from helpers.authoring import chat, reply_of, source
+from helpers.authoring import chat, recording_named, reply_of
 from helpers.lab import ARTICLE_QUESTION as WHAT_CAN_YOU_DO
 from helpers.lab import HELLO_LILEI as HELLO
 from helpers.lab import LAB_SYSTEM_PROMPT
@@ -18,15 +18,7 @@ from helpers.settings import DEFAULT_MODEL
 ASK_NAME = "我叫什么名字？"
 SUMMARIZE = "用一句话总结我们刚才的对话。"
 
-WHAT_CAN_YOU_DO_REPLY = (
-    "我是Kimi，可以帮你做很多事情：\n"
-    "1. 回答问题：科学、历史、技术等各类知识。\n"
-    "2. 写作辅助：写文章、改写润色、翻译中英文内容。\n"
-    "3. 阅读理解：总结长文档、提取要点。\n"
-    "4. 编程帮助：解释代码、查找错误、写示例程序。\n"
-    "5. 学习规划：制定计划、出练习题。\n"
-    "有什么想让我帮忙的，直接告诉我吧！"
-)
+WHAT_CAN_YOU_DO_REPLY = reply_of(recording_named("lab", "article-what-can-you-do"))["content"]  # the article's answer
 NAME_REPLY = "你叫李雷。"
 SUMMARY_REPLY = "你是李雷，先问我1+1等于多少（答案是2），然后问我你叫什么名字。"
 
@@ -39,7 +31,7 @@ def _assistant(text: str) -> dict:
     return {"role": "assistant", "content": text}
 
 
-HELLO_REPLY = reply_of(next(r for r in source("lesson01").RECORDINGS if r.name == "l01-hello-lilei"))["content"]
+HELLO_REPLY = reply_of(recording_named("lesson01", "l01-hello-lilei"))["content"]
 SYSTEM = {"role": "system", "content": LAB_SYSTEM_PROMPT}
 TURN_2 = [SYSTEM, _user(HELLO), _assistant(HELLO_REPLY), _user(ASK_NAME)]
 TURN_3 = TURN_2 + [_assistant(NAME_REPLY), _user(SUMMARIZE)]

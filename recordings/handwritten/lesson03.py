@@ -6,12 +6,12 @@ What is new here: `thinking` turned off through `extra_body` (no `reasoning_cont
 and the paraphrase request streamed (reasoning deltas first, then the answer). The stream carries the
 same text as the non-streamed answer to the same request, (lesson 08's `l08-paraphrase-01`).
 """
-from helpers.authoring import chat, reply_of, source
+from helpers.authoring import chat, recording_named, reply_of
 from helpers.lab import ARTICLE_QUESTION, PARAPHRASE_PROMPT
 from helpers.settings import DEFAULT_MODEL
 
 # The non-streamed paraphrase request is answered by lesson 08's first recording; the stream says the same.
-_PARAPHRASED = reply_of(next(r for r in source("lesson08").RECORDINGS if r.name == "l08-paraphrase-01"))
+_PARAPHRASED = reply_of(recording_named("lesson08", "l08-paraphrase-01"))
 PARAPHRASE_REPLY = _PARAPHRASED["content"]
 PARAPHRASE_REASONING = _PARAPHRASED.get("reasoning_content")
 THINKING_OFF = {"type": "disabled"}
