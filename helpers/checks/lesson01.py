@@ -106,6 +106,16 @@ def _curl_trouble(text: str) -> str | None:
     return None
 
 
+def _curl_output(out: Any, flags: str, advice: str = "") -> str:
+    """What the learner's `out = !curl ...` printed, once it is there and curl itself didn't fail."""
+    require(not is_blank(out), "Run the exercise cell first: it sets out.")
+    text = output_text(out)
+    require(text.strip(), f"curl printed nothing. Keep {flags} and run the cell again.")
+    trouble = _curl_trouble(text)
+    require(trouble is None, f"curl itself failed: {trouble}.{advice}")
+    return text
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 @exercise("01.1", hints=[
     "Two blanks: the path after $KIMI_BASE_URL, and the header that carries your key.",
@@ -115,11 +125,7 @@ def _curl_trouble(text: str) -> str | None:
     "-H \"Authorization: Bearer $MOONSHOT_API_KEY\" -d '...the body as given...'",
 ])
 def _(out):
-    require(not is_blank(out), "Run the exercise cell first: it sets out.")
-    text = output_text(out)
-    require(text.strip(), "curl printed nothing. Keep -sS (silent, but still show errors) and run the cell again.")
-    trouble = _curl_trouble(text)
-    require(trouble is None, f"curl itself failed: {trouble}. Check that the URL starts with $KIMI_BASE_URL.")
+    text = _curl_output(out, "-sS (silent, but still show errors)", " Check that the URL starts with $KIMI_BASE_URL.")
     _, body = parse_http_output(text)
     require(body is not None, f"curl's output isn't JSON: {text[:80]!r}. Did the request reach the API?")
     entry = _logged(INTRODUCE)
@@ -193,11 +199,7 @@ def _(reply, answer, finish_reason, total_tokens):
     "Delete `, \"temperature\": ...` from the body (the usual choice with this model), or write \"temperature\": 1.",
 ])
 def _(out):
-    require(not is_blank(out), "Run the exercise cell first: it sets out.")
-    text = output_text(out)
-    require(text.strip(), "curl printed nothing. Keep -sS -i and run the cell again.")
-    trouble = _curl_trouble(text)
-    require(trouble is None, f"curl itself failed: {trouble}.")
+    text = _curl_output(out, "-sS -i")
     status, body = parse_http_output(text)
     require(status is not None, "Keep the -i in the command: it prints the status line this check reads.")
     err = _error(body)
