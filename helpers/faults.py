@@ -91,7 +91,7 @@ def fault_error(name: str, retry_after: int = 1) -> KimiError:
         return KimiError(429, "engine_overloaded_error", "The engine is currently overloaded, please try again later")
     if name == "quota":
         return KimiError(429, "exceeded_current_quota_error",
-                         f"You exceeded your current token quota: <org-course> 0, please check your account balance")
+                         "You exceeded your current token quota: <org-course> 0, please check your account balance")
     if name == "server_error":
         return KimiError(500, "unexpected_output", "invalid state transition")
     raise ValueError(f"{name} is not a status fault")

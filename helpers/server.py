@@ -30,7 +30,7 @@ from typing import Any
 
 from . import faults as fault_mod
 from .limits import RateLimiter, parse_limits_spec
-from .recordings import Recording, RecordingIndex, canonical_json, recording_filename, request_key, scrub_headers, write_recording
+from .recordings import Recording, RecordingIndex, canonical_json, recording_filename, scrub_headers, write_recording
 from .settings import DEFAULT_BASE_URL, RECORDINGS_DIR, REPLAY_API_KEY
 from .wire import (JSON_CONTENT_TYPE, SSE_CONTENT_TYPE, KimiError, check_chat_request, check_messages,
                    invalid_request, parse_bearer, parse_json_body, request_id_for)

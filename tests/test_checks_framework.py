@@ -5,7 +5,6 @@ registry, so the lesson checkers (written alongside the notebooks) don't affect 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 

@@ -10,7 +10,6 @@ import subprocess
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import openai
 import pytest

@@ -19,7 +19,7 @@ import requests
 
 from helpers import recordings as rec_mod
 from helpers.authoring import chat
-from helpers.recordings import Recording, write_recording
+from helpers.recordings import write_recording
 from helpers.server import KimiServer
 from helpers.settings import REPLAY_API_KEY
 

@@ -3,7 +3,6 @@ repo's own recordings (loadable, honest about their source, free of secrets)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 

@@ -104,5 +104,5 @@ def _(url, rpm, concurrency, scale):
     require(fraction >= 0.9,
             f"Nothing lost, but you reached only {100 * fraction:.0f}% of what tier2 allows ({tier2.rpm} RPM): "
             f"you paced for {rpm:g} RPM.")
-    return (f"All 50 answered once each, at ≥ 90% of tier2's allowed throughput. "
+    return ("All 50 answered once each, at ≥ 90% of tier2's allowed throughput. "
             "At 500 RPM the batch takes about half as long as at tier1.")
