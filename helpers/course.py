@@ -12,16 +12,14 @@ Running it twice is safe: the second call reuses what the first started.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import sys
-import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .faults import FAULTS
 from .server import KimiServer
-from .settings import REPLAY_API_KEY, Settings, SettingsError, load_settings
+from .settings import REPLAY_API_KEY, Settings, SettingsError, load_settings, repr_hiding_secrets
 
 
 @dataclass
@@ -30,8 +28,12 @@ class Course:
 
     settings: Settings
     base_url: str
-    api_key: str
+    api_key: str = field(repr=False)
     server: KimiServer | None
+
+    def __repr__(self) -> str:
+        """The dataclass repr, with the key shown only as set or not: typing `course` in a cell shows no key."""
+        return repr_hiding_secrets(self)
 
     @property
     def mode(self) -> str:
@@ -158,20 +160,14 @@ def limits_base_url(tier: str = "tier1", scale: float = 1) -> str:
     return f"{local_server().url}/limits/{spec}/v1"
 
 
-def _control(method: str, path: str) -> Any:
-    request = urllib.request.Request(local_server().url + path, method=method)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
 def request_log() -> list[dict[str, Any]]:
     """What the local server received, oldest first (keys masked). Same data as GET /_course/requests."""
-    return _control("GET", "/_course/requests")["requests"]
+    return local_server().log.entries()
 
 
 def clear_request_log() -> None:
     """Forget the requests logged so far."""
-    _control("DELETE", "/_course/requests")
+    local_server().log.clear()
 
 
 def last_request() -> dict[str, Any] | None:

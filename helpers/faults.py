@@ -4,8 +4,9 @@ A fault lives in the base URL, so curl, `requests` and the SDK use it unchanged:
 
     http://127.0.0.1:PORT/simulate/<fault>/v1/chat/completions
 
-`<fault>` is a name, optionally `-<N>` (fail the first N requests, then answer normally)
-and `~<tag>` (a separate counter). Every simulated answer carries the header
+`<fault>` is a name, optionally `-<N>` (fail the first N requests, then answer normally; N from 1 to 1,000)
+and `~<tag>` (a separate counter). `slow-<S>s` waits S seconds (0 to 120) before answering, and stops
+waiting when the client leaves or the server stops. Every simulated answer carries the header
 `X-Simulated-Fault: <name>` so it can never be mistaken for the real service.
 
 Example:
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from .wire import KimiError
@@ -35,7 +37,10 @@ FAULTS: dict[str, str] = {
     "disconnect": "the connection closes without an answer (mid-stream for a stream)",
 }
 
-_SPEC = re.compile(r"^(?P<name>[a-z_]+)(?:-(?P<num>\d+(?:\.\d+)?)(?P<unit>s?))?(?:~(?P<tag>[\w.-]{1,40}))?$")
+_SPEC = re.compile(r"^(?P<name>[a-z_]{1,20})(?:-(?P<num>\d+(?:\.\d+)?)(?P<unit>s?))?(?:~(?P<tag>[\w.-]{1,40}))?$")
+MAX_TIMES = 1000
+MAX_SLOW_SECONDS = 120.0
+MAX_COUNTERS = 1000  # distinct fault specs remembered; the oldest is forgotten first
 
 
 @dataclass(frozen=True)
@@ -50,26 +55,36 @@ def parse_fault_spec(spec: str) -> FaultSpec:
     match = _SPEC.match(spec)
     if not match or match["name"] not in FAULTS:
         known = ", ".join(FAULTS)
-        raise KimiError(404, "resource_not_found_error", f"Unknown simulated fault {spec!r}; known faults: {known}")
+        raise KimiError(404, "resource_not_found_error", f"Unknown simulated fault {spec[:60]!r}; known faults: {known}")
     name, num, unit = match["name"], match["num"], match["unit"]
     if name == "slow":
-        return FaultSpec(name, None, float(num) if num else 5.0, spec)
+        seconds = float(num) if num else 5.0
+        if seconds > MAX_SLOW_SECONDS:
+            raise KimiError(404, "resource_not_found_error",
+                            f"{spec[:40]!r}: a slow answer waits at most {MAX_SLOW_SECONDS:g} seconds, e.g. slow-3s")
+        return FaultSpec(name, None, seconds, spec)
     if unit:
         raise KimiError(404, "resource_not_found_error", f"{spec!r}: only 'slow' takes seconds, e.g. slow-3s")
+    if num and not 1 <= float(num) <= MAX_TIMES:
+        raise KimiError(404, "resource_not_found_error",
+                        f"{spec[:40]!r}: the number of failures must be from 1 to {MAX_TIMES}, e.g. {name}-2")
     return FaultSpec(name, int(float(num)) if num else None, None, spec)
 
 
 class FaultCounter:
     """Counts requests per fault spec, so 'overloaded-2' fails exactly twice."""
 
-    def __init__(self) -> None:
-        self._counts: dict[str, int] = {}
+    def __init__(self, max_counters: int = MAX_COUNTERS) -> None:
+        self._counts: OrderedDict[str, int] = OrderedDict()
         self._lock = threading.Lock()
+        self.max_counters = max_counters
 
     def should_fail(self, fault: FaultSpec) -> bool:
         with self._lock:
-            n = self._counts.get(fault.spec, 0)
+            n = self._counts.pop(fault.spec, 0)
             self._counts[fault.spec] = n + 1
+            while len(self._counts) > self.max_counters:
+                self._counts.popitem(last=False)
         return fault.times is None or n < fault.times
 
     def reset(self) -> None:

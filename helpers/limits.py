@@ -87,6 +87,7 @@ TIERS = {
 TOLERANCE = 0.5  # how early a request may arrive, in intervals (60/RPM seconds)
 
 _SPEC = re.compile(r"^(?P<tier>tier[0-5])(?:-x(?P<scale>\d+(?:\.\d+)?))?$")
+MAX_SCALE = 1000.0  # beyond this the server's own overhead is larger than the intervals it enforces
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,13 @@ def parse_limits_spec(spec: str) -> LimitsSpec:
     match = _SPEC.match(spec)
     if not match:
         raise KimiError(404, "resource_not_found_error",
-                        f"Unknown limits {spec!r}; use tier0..tier5, optionally with a time scale such as tier1-x60")
+                        f"Unknown limits {spec[:60]!r}; use tier0..tier5, optionally with a time scale such as tier1-x60")
     scale = float(match["scale"] or 1)
     if scale < 1:  # slowing time down would only hold requests open for longer
         raise KimiError(404, "resource_not_found_error", "the time scale speeds time up: use 1 or more, e.g. tier1-x60")
+    if scale > MAX_SCALE:
+        raise KimiError(404, "resource_not_found_error",
+                        f"the time scale goes up to {MAX_SCALE:g} (x{scale:g} was asked), e.g. tier1-x60")
     return LimitsSpec(TIERS[match["tier"]], scale, spec)
 
 

@@ -13,16 +13,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .redact import SECRET_HEADERS, redact_query, redact_text, redact_value
+
 # Response headers worth keeping from the real service. Anything else (cookies,
 # account ids such as Msh-Uid / Msh-Gid, CDN noise) is dropped when recording.
 KEPT_RESPONSE_HEADERS = ("content-type", "msh-request-id", "server-timing", "msh-trace-mode", "x-msh-trace-id")
-SECRET_HEADERS = ("authorization", "cookie", "set-cookie", "msh-uid", "msh-gid", "x-api-key")
+STALE_TEMP_SECONDS = 60  # a .tmp-*.json this old is left over from a write that was killed
 
 
 def canonical_json(value: Any) -> str:
@@ -30,10 +34,14 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def request_key(method: str, path: str, body: Any) -> str:
-    """The replay match key: method, path and canonical body (key order and spacing don't matter)."""
+def request_key(method: str, path: str, body: Any, query: str = "") -> str:
+    """The replay match key: method, path (with its query string, if any) and canonical body.
+
+    Key order and spacing in the body don't matter.
+    """
     body_text = "" if body is None else canonical_json(body)
-    return f"{method.upper()} {path} {body_text}".rstrip()
+    target = f"{path}?{query}" if query else path
+    return f"{method.upper()} {target} {body_text}".rstrip()
 
 
 def describe_differences(wanted: Any, recorded: Any, prefix: str = "") -> list[str]:
@@ -81,10 +89,19 @@ class Recording:
     request: dict[str, Any]
     response: dict[str, Any]
     path: Path | None = None
+    _encoded: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:
-        return request_key(self.request["method"], self.request["path"], self.request.get("body"))
+        return request_key(self.request["method"], self.request["path"], self.request.get("body"),
+                           self.request.get("query", ""))
+
+    def encoded_body(self) -> bytes:
+        """The recorded JSON body as the server sends it (compact UTF-8), encoded once."""
+        if self._encoded is None:
+            self._encoded = json.dumps(self.response.get("body"), ensure_ascii=False,
+                                       separators=(",", ":")).encode("utf-8")
+        return self._encoded
 
     @property
     def is_stream(self) -> bool:
@@ -104,10 +121,18 @@ class Recording:
         return cls(data["name"], data["source"], data["request"], data["response"], path)
 
 
-def recording_filename(method: str, path: str, body: Any) -> str:
-    """A stable file name for a new recording: the endpoint plus a short hash of the request."""
-    slug = path.strip("/").replace("/", "-").replace("v1-", "", 1) or "root"
-    digest = hashlib.sha256(request_key(method, path, body).encode()).hexdigest()[:10]
+def recording_filename(method: str, path: str, body: Any, query: str = "") -> str:
+    """A stable file name for a new recording: the endpoint plus a short hash of the request.
+
+    Only letters, digits, '-' and '_' are kept, never a leading dot (the index skips hidden files), and the
+    name stays short whatever the path.
+
+    Example:
+        >>> recording_filename("GET", "/v1/.well-known", None)
+        'well-known-fc80a16cf0.json'
+    """
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", path.strip("/").replace("v1/", "", 1)).strip("-_.")[:60] or "root"
+    digest = hashlib.sha256(request_key(method, path, body, query).encode()).hexdigest()[:10]
     return f"{slug}-{digest}.json"
 
 
@@ -147,6 +172,7 @@ class RecordingIndex:
         index = cls(folder)
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
             if path.name.startswith("."):  # a write in progress (.tmp-*.json), not a recording
+                _remove_if_stale(path)
                 continue
             index.add(Recording.from_file(path))
         return index
@@ -167,8 +193,8 @@ class RecordingIndex:
     def all(self) -> list[Recording]:
         return [r for group in self.by_key.values() for r in group]
 
-    def find(self, method: str, path: str, body: Any) -> Recording | None:
-        key = request_key(method, path, body)
+    def find(self, method: str, path: str, body: Any, query: str = "") -> Recording | None:
+        key = request_key(method, path, body, query)
         with self.lock:
             group = self.by_key.get(key)
             if not group:
@@ -199,8 +225,8 @@ class RecordingIndex:
             return []
         return [m["id"] for m in rec.response.get("body", {}).get("data", [])]
 
-    def find_exact(self, method: str, path: str, body: Any = None) -> Recording | None:
-        group = self.by_key.get(request_key(method, path, body))
+    def find_exact(self, method: str, path: str, body: Any = None, query: str = "") -> Recording | None:
+        group = self.by_key.get(request_key(method, path, body, query))
         return group[0] if group else None
 
 
@@ -212,8 +238,35 @@ def scrub_headers(headers: dict[str, str]) -> dict[str, str]:
         if low in SECRET_HEADERS:
             continue
         if low in KEPT_RESPONSE_HEADERS:
-            kept[_title(low)] = value
+            kept[_title(low)] = redact_text(value)
     return kept
+
+
+def redact_exchange(request: dict[str, Any], response: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A request and response as they may be written to disk: keys, account ids and secret headers removed
+    wherever they appear (body, query, headers, stream events).
+
+    Example:
+        >>> _, answer = redact_exchange({}, {"headers": {"Msh-Uid": "u1", "Msh-Request-Id": "r1"},
+        ...                                  "body": {"echo": "sk-0123456789abcdefghij0123"}})
+        >>> answer
+        {'body': {'echo': 'sk-***'}, 'headers': {'Msh-Request-Id': 'r1'}}
+    """
+    request = redact_value(request)
+    if request.get("query"):
+        request["query"] = redact_query(request["query"])
+    kept_headers = scrub_headers(dict(response.get("headers", {})))
+    answer = redact_value({k: v for k, v in response.items() if k != "headers"})
+    answer["headers"] = kept_headers
+    return request, answer
+
+
+def _remove_if_stale(path: Path) -> None:
+    try:
+        if time.time() - path.stat().st_mtime > STALE_TEMP_SECONDS:
+            path.unlink()
+    except OSError:  # another process removed or is finishing it
+        pass
 
 
 def _title(name: str) -> str:

@@ -97,8 +97,8 @@ def mask_secret(value: str) -> str:
     Example:
         >>> mask_secret("sk-abcdefghijklmnopqrstuvwxyz")
         "'sk-…' (29 characters, hidden)"
-        >>> mask_secret("kimi-k2.6")
-        "'kimi-k2.6'"
+        >>> mask_secret("replay")
+        "'replay'"
     """
     if looks_like_key(value):
         return f"'{value.strip()[:3]}…' ({len(value)} characters, hidden)"

@@ -11,11 +11,15 @@ Example:
 """
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from dotenv import dotenv_values
+
+from .redact import looks_like_key, mask_secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS_DIR = REPO_ROOT / "recordings"
@@ -28,6 +32,11 @@ MODES = ("live", "replay", "record")
 # The key the local server accepts in replay mode. It is not a secret and never
 # reaches the real service: it only says "this request came from the course".
 REPLAY_API_KEY = "sk-replay-offline"
+
+# The course's own variables other than the key: a key pasted into one of them is caught before anything else.
+OTHER_VARIABLES = ("KIMI_MODE", "KIMI_BASE_URL", "KIMI_MODEL", "KIMI_REPLAY_PACE", "KIMI_RECORDINGS_DIR",
+                   "KIMI_RECORD_OVERWRITE")
+MAX_REPLAY_PACE = 10.0
 
 
 class SettingsError(ValueError):
@@ -46,7 +55,7 @@ class Settings:
     """
 
     mode: str
-    api_key: str | None
+    api_key: str | None = field(repr=False)
     base_url: str
     model: str
     replay_pace: float = 1.0
@@ -62,12 +71,36 @@ class Settings:
         key = "a key is set" if self.has_key else "no key"
         return f"mode={self.mode}, base_url={self.base_url}, model={self.model}, {key}"
 
+    def __repr__(self) -> str:
+        """The dataclass repr, with the key shown only as set or not (see `repr_hiding_secrets`)."""
+        return repr_hiding_secrets(self)
+
+
+def repr_hiding_secrets(obj: Any) -> str:
+    """A dataclass's repr in which every `field(repr=False)` shows only whether it is set.
+
+    Example:
+        >>> Settings("live", "sk-" + "x" * 48, DEFAULT_BASE_URL, "some-model")  # doctest: +ELLIPSIS
+        Settings(mode='live', api_key=<set, hidden>, base_url='https://api.moonshot.cn/v1', model='some-model', ...)
+    """
+    parts = []
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if f.repr:
+            parts.append(f"{f.name}={value!r}")
+        else:
+            parts.append(f"{f.name}={'<set, hidden>' if value else '<not set>'}")
+    return f"{type(obj).__name__}({', '.join(parts)})"
+
 
 def find_dotenv_file(start: Path | None = None) -> Path | None:
     """Return the nearest `.env` walking up from `start` (default: the working folder) to the repo root.
 
     Example:
-        >>> find_dotenv_file(Path("/nonexistent")) is None or True
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     _ = (Path(folder) / ".env").write_text("KIMI_MODE=replay")
+        ...     find_dotenv_file(Path(folder)) == Path(folder).resolve() / ".env"
         True
     """
     here = (start or Path.cwd()).resolve()
@@ -94,6 +127,51 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
+def _check_not_a_key(name: str, value: str | None) -> None:
+    """Stop when a key was pasted into a variable other than MOONSHOT_API_KEY."""
+    if value and value.startswith("sk-") and looks_like_key(value):
+        raise SettingsError(
+            f"{name}={mask_secret(value)} looks like an API key, which belongs in MOONSHOT_API_KEY, not in {name}. "
+            f"In .env, put the key on the line MOONSHOT_API_KEY=..., then fix the {name} line or delete it."
+        )
+
+
+def _check_key(key: str) -> None:
+    """Stop when MOONSHOT_API_KEY cannot be a key as pasted. The message never quotes the key."""
+    if key.lower().startswith("bearer "):
+        raise SettingsError('MOONSHOT_API_KEY starts with "Bearer ". Paste only the key, without "Bearer ": '
+                            "MOONSHOT_API_KEY=sk-... (the course adds \"Bearer \" itself when it sends the key).")
+    if "\n" in key or "\r" in key:
+        raise SettingsError("MOONSHOT_API_KEY spans more than one line. A key is a single line: in .env, keep only "
+                            "the key on the line MOONSHOT_API_KEY=..., with nothing else on it or below it.")
+    if any(c.isspace() for c in key):
+        raise SettingsError("MOONSHOT_API_KEY contains a space or tab. A key has none: copy it again from "
+                            "platform.moonshot.cn (or .ai), or remove the spaces from the line in .env.")
+    if not key.isascii():
+        position = next(i for i, c in enumerate(key, 1) if not c.isascii())
+        raise SettingsError(
+            f"MOONSHOT_API_KEY contains non-ASCII characters (the first is character {position}), such as the "
+            "full-width letters a Chinese input method types. A key is plain ASCII letters, digits and '-': "
+            "copy it again from platform.moonshot.cn (or .ai), or switch the input method to half-width and retype it."
+        )
+
+
+def _check_base_url(url: str) -> None:
+    """Stop when KIMI_BASE_URL is not an http(s) base URL ending in /v1."""
+    if not url.startswith(("http://", "https://")):
+        raise SettingsError(f"KIMI_BASE_URL={mask_secret(url)} must start with https:// (for example {DEFAULT_BASE_URL}).")
+    if url.endswith("/chat/completions"):
+        raise SettingsError(
+            f"KIMI_BASE_URL={mask_secret(url)} ends in /chat/completions, but the base URL stops at /v1 (the client "
+            f"adds /chat/completions itself). Remove it, as in KIMI_BASE_URL={DEFAULT_BASE_URL} (or {INTERNATIONAL_BASE_URL})."
+        )
+    if not url.endswith("/v1"):
+        raise SettingsError(
+            f"KIMI_BASE_URL={mask_secret(url)} must end in /v1. Add /v1, as in KIMI_BASE_URL={DEFAULT_BASE_URL} "
+            f"(or {INTERNATIONAL_BASE_URL})."
+        )
+
+
 def load_settings(environ: dict[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
     """Read `.env` and the environment (the environment wins) and return checked Settings.
 
@@ -105,34 +183,41 @@ def load_settings(environ: dict[str, str] | None = None, dotenv_path: Path | Non
     path = dotenv_path if dotenv_path is not None else find_dotenv_file()
     file_values = {k: v for k, v in (dotenv_values(path) if path else {}).items() if v is not None}
     merged = {**file_values, **{k: v for k, v in env.items() if v != ""}}
+    for name in OTHER_VARIABLES:
+        _check_not_a_key(name, _clean(merged.get(name)))
 
     base_url = (_clean(merged.get("KIMI_BASE_URL")) or DEFAULT_BASE_URL).rstrip("/")
-    if not base_url.startswith(("http://", "https://")):
-        raise SettingsError(f"KIMI_BASE_URL={base_url!r} must start with https:// (for example {DEFAULT_BASE_URL}).")
+    _check_base_url(base_url)
 
     api_key = _clean(merged.get("MOONSHOT_API_KEY"))
+    if api_key:
+        _check_key(api_key)
     if api_key == REPLAY_API_KEY and not is_local_url(base_url):
         api_key = None  # the offline placeholder is only a key for a local server
     if api_key and api_key in {"sk-...", "your-key-here", "MOONSHOT_API_KEY"}:
         raise SettingsError(
-            f"MOONSHOT_API_KEY is still the placeholder {api_key!r}. Paste the key you copied from "
+            f"MOONSHOT_API_KEY is still the placeholder {mask_secret(api_key)}. Paste the key you copied from "
             "platform.moonshot.cn (or .ai) into .env, or delete the line to use replay mode."
         )
 
     mode = (_clean(merged.get("KIMI_MODE")) or ("live" if api_key else "replay")).lower()
     if mode not in MODES:
-        raise SettingsError(f"KIMI_MODE={mode!r} is not one of {', '.join(MODES)}. Fix it in .env or unset it.")
-
+        raise SettingsError(f"KIMI_MODE={mask_secret(mode)} is not one of {', '.join(MODES)}. Fix it in .env or unset it.")
 
     model = _clean(merged.get("KIMI_MODEL")) or DEFAULT_MODEL
+    if any(c.isspace() for c in model):
+        raise SettingsError(f"KIMI_MODEL={mask_secret(model)} contains a space. A model id is one word, such as "
+                            f"{DEFAULT_MODEL}: fix it in .env, or delete the line to use the default.")
 
     pace_text = _clean(merged.get("KIMI_REPLAY_PACE")) or "1"
     try:
         pace = float(pace_text)
     except ValueError:
-        raise SettingsError(f"KIMI_REPLAY_PACE={pace_text!r} must be a number such as 1 (as recorded) or 0 (instant).") from None
-    if pace < 0:
-        raise SettingsError("KIMI_REPLAY_PACE must be 0 or more.")
+        raise SettingsError(f"KIMI_REPLAY_PACE={mask_secret(pace_text)} must be a number such as 1 (as recorded) "
+                            "or 0 (instant).") from None
+    if not (math.isfinite(pace) and 0 <= pace <= MAX_REPLAY_PACE):
+        raise SettingsError(f"KIMI_REPLAY_PACE={mask_secret(pace_text)} is outside the range 0–{MAX_REPLAY_PACE:g}. "
+                            f"Use a number from 0 (instant) to {MAX_REPLAY_PACE:g}; 1 plays recordings as recorded.")
 
     recordings = Path(_clean(merged.get("KIMI_RECORDINGS_DIR")) or RECORDINGS_DIR)
     overwrite = (_clean(merged.get("KIMI_RECORD_OVERWRITE")) or "").lower() in {"1", "true", "yes"}

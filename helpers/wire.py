@@ -1,14 +1,19 @@
 """Kimi's wire format: error bodies, request ids and the request checks the real service makes.
 
 Example:
-    >>> status, body = kimi_error(401, "invalid_authentication_error", "Invalid Authentication")
-    >>> body
+    >>> KimiError(401, "invalid_authentication_error", "Invalid Authentication").body()
     {'error': {'message': 'Invalid Authentication', 'type': 'invalid_authentication_error'}}
+    >>> try:
+    ...     parse_json_body(b'{"n": NaN}')
+    ... except KimiError as refused:
+    ...     print(refused.status, refused.message)
+    400 Invalid request: the request body is not valid JSON (NaN is not a JSON number)
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -27,10 +32,6 @@ class KimiError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.type}}
-
-
-def kimi_error(status: int, type_: str, message: str) -> tuple[int, dict[str, Any]]:
-    return status, KimiError(status, type_, message).body()
 
 
 def invalid_request(details: str) -> KimiError:
@@ -54,14 +55,66 @@ def parse_bearer(header: str | None) -> str | None:
     return key
 
 
+MAX_JSON_DEPTH = 64  # objects and lists inside each other; a chat request needs about 6
+MAX_NUMBER_DIGITS = 100  # digits in one JSON number
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if len(text) > MAX_NUMBER_DIGITS or math.isinf(value):
+        raise ValueError(f"the number {text[:20]}… is too large")
+    return value
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValueError(f"a number with {len(text)} digits is too large")
+    return int(text)
+
+
+def json_depth_ok(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when no object or list sits more than `limit` levels deep (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return False
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return True
+
+
 def parse_json_body(raw: bytes) -> Any:
-    """Decode a request body; a body that is not JSON is a 400 like the real service gives."""
+    """Decode a request body strictly; anything the real service would refuse is a 400 that says why.
+
+    Refused: an empty body, bytes that are not UTF-8, text that is not JSON, NaN and Infinity, numbers of more
+    than 100 digits, nesting deeper than 64 levels, and lone surrogates such as "\\ud800" (not Unicode text).
+    """
     if not raw.strip():
         raise invalid_request("the request body is empty; send a JSON object")
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
-        raise invalid_request(f"the request body is not valid JSON ({exc.__class__.__name__})") from None
+        text = raw.decode("utf-8")
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float, parse_int=_parse_int)
+    except RecursionError:
+        raise invalid_request(f"the request body is nested more than {MAX_JSON_DEPTH} levels deep") from None
+    except UnicodeDecodeError:
+        raise invalid_request("the request body is not valid JSON (it is not UTF-8 text)") from None
+    except json.JSONDecodeError as exc:
+        raise invalid_request(f"the request body is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    except ValueError as exc:
+        raise invalid_request(f"the request body is not valid JSON ({exc})") from None
+    if not json_depth_ok(value):
+        raise invalid_request(f"the request body is nested more than {MAX_JSON_DEPTH} levels deep")
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid_request("the request body holds a lone surrogate (such as \\ud800), which is not text") from None
+    return value
 
 
 def _is_number(value: Any) -> bool:

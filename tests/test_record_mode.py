@@ -241,7 +241,8 @@ def test_overwrite_replaces_under_the_same_name(tmp_path, upstream, servers):
     assert files(tmp_path) == [handwritten]
     data = json.loads(handwritten.read_text(encoding="utf-8"))
     assert data["name"] == "l99-hello" and data["source"]["kind"] == "recorded"
-    assert data["response"]["body"]["choices"][0]["message"]["content"] == "你好！我是Kimi。#2"
+    # One recording per request per run: the second identical request is forwarded but doesn't rewrite it.
+    assert data["response"]["body"]["choices"][0]["message"]["content"] == "你好！我是Kimi。#1"
     assert_no_secrets(tmp_path)
 
 

@@ -49,7 +49,10 @@ def server():
 
 # ---- raw HTTP plumbing ---------------------------------------------------------------------------------
 def exchange(port: int, data: bytes, timeout: float = TIMEOUT) -> bytes:
-    """Send raw bytes, half-close, and read everything the server says until it closes."""
+    """Send raw bytes, half-close, and read everything the server says until it closes.
+
+    `Host: x` in the bytes becomes this server's own address (the server refuses any other Host)."""
+    data = data.replace(b"Host: x\r\n", b"Host: 127.0.0.1:%d\r\n" % port)
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         try:
             sock.sendall(data)
@@ -155,6 +158,8 @@ def assert_still_serving(server: KimiServer) -> None:
 
 def request_bytes(method: str, path: str, headers: list[tuple[str, str]], body: bytes = b"",
                   version: str = "HTTP/1.1") -> bytes:
+    if not any(k.lower() == "host" for k, _ in headers):
+        headers = [("Host", "x"), *headers]
     head = f"{method} {path} {version}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
     return head.encode("utf-8") + body
 
@@ -179,30 +184,32 @@ NAMED_CASES = {
     "garbage request line": (b"hello world\r\n\r\n", 400, "invalid_request_error"),
     "one word": (b"GARBAGE\r\n\r\n", 400, "invalid_request_error"),
     "too many words": (b"GET / HTTP/1.1 extra\r\n\r\n", 400, "invalid_request_error"),
-    "HTTP/0.9 style": (b"GET /\r\n\r\n", 404, "gateway"),
+    "HTTP/0.9 style": (b"GET /\r\n\r\n", 400, "invalid_request_error"),
     "bad version": (b"GET /v1/models FOO/1.1\r\n\r\n", 400, "invalid_request_error"),
-    "HTTP/2 on the wire": (b"GET /v1/models HTTP/2.0\r\n\r\n", 505, "invalid_request_error"),
+    "HTTP/2 on the wire": (b"GET /v1/models HTTP/2.0\r\nHost: x\r\n\r\n", 505, "invalid_request_error"),
     "binary request line": (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400, "invalid_request_error"),
     "odd method": (b"FROB /v1/models HTTP/1.1\r\nHost: x\r\n\r\n", 501, "invalid_request_error"),
     "lower-case method": (b"post /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n", 501, "invalid_request_error"),
     "unknown path": (b"GET /v2/everything HTTP/1.1\r\nHost: x\r\n\r\n", 404, "gateway"),
     "unknown course path": (b"GET /_course/nothing HTTP/1.1\r\nHost: x\r\n\r\n", 404, "gateway"),
     "non-UTF-8 path": (b"GET /v1/\xff\xfe HTTP/1.1\r\nHost: x\r\nAuthorization: " + AUTH.encode() + b"\r\n\r\n",
-                       404, "gateway"),
+                       400, "invalid_request_error"),
     "no key": (b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n", 401, "invalid_authentication_error"),
     "non-UTF-8 key": (b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\r\n\r\n",
                       401, "invalid_authentication_error"),
     "huge header": (b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n",
                     431, "invalid_request_error"),
-    "too many headers": (b"GET /v1/models HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(150)) + b"\r\n",
+    "too many headers": (b"GET /v1/models HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(150)) + b"\r\n",
                          431, "invalid_request_error"),
-    "huge request line": (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414, "invalid_request_error"),
+    "huge request line": (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "invalid_request_error"),
     "Content-Length not a number": (request_bytes("POST", CHAT, [("Authorization", AUTH), ("Content-Length", "ten")]),
                                     400, "invalid_request_error"),
     "Content-Length negative": (request_bytes("POST", CHAT, [("Authorization", AUTH), ("Content-Length", "-5")]),
                                 400, "invalid_request_error"),
     "Content-Length enormous": (request_bytes("POST", CHAT, [("Authorization", AUTH), ("Content-Length", "9" * 30)]),
-                                413, "invalid_request_error"),
+                                400, "invalid_request_error"),
+    "Content-Length too large": (request_bytes("POST", CHAT, [("Authorization", AUTH), ("Content-Length", "9" * 9)]),
+                                 413, "invalid_request_error"),
     "two Content-Lengths": (request_bytes("POST", CHAT, [("Authorization", AUTH), ("Content-Length", "3"),
                                                          ("Content-Length", "5")], b"abcde"), 400, "invalid_request_error"),
     "truncated body": (request_bytes("POST", CHAT, [("Authorization", AUTH), ("Content-Length", str(len(GOOD)))],
@@ -218,7 +225,7 @@ NAMED_CASES = {
     "chunk size negative": (request_bytes("POST", CHAT, [("Authorization", AUTH), ("Transfer-Encoding", "chunked")],
                                           b"-5\r\nhello\r\n0\r\n\r\n"), 400, "invalid_request_error"),
     "chunk size enormous": (request_bytes("POST", CHAT, [("Authorization", AUTH), ("Transfer-Encoding", "chunked")],
-                                          b"ffffffffffff\r\nhello\r\n0\r\n\r\n"), 413, "invalid_request_error"),
+                                          b"ffffffffffff\r\nhello\r\n0\r\n\r\n"), 400, "invalid_request_error"),
     "chunked body cut short": (request_bytes("POST", CHAT, [("Authorization", AUTH), ("Transfer-Encoding", "chunked")],
                                              b"50\r\nhello"), 400, "invalid_request_error"),
     "unknown fault": (json_post("/simulate/nonsense/v1/chat/completions", GOOD), 404, "resource_not_found_error"),
@@ -245,8 +252,12 @@ def test_named_bad_input_gets_a_well_formed_answer(server, name):
 
 
 def test_a_blank_connection_gets_no_answer_and_no_harm(server):
-    for raw in (b"", b"\r\n", b"\r\n\r\n", b"   \r\n"):
-        assert exchange(server.port, raw) == b""
+    assert exchange(server.port, b"") == b""  # nothing sent: a clean close
+    for raw in (b"\r\n", b"\r\n\r\n", b"   \r\n"):  # no request line: a clean close or a well-formed 400
+        data = exchange(server.port, raw)
+        if data:
+            response, body, _ = parse_response(data)
+            assert response.status == 400 and json.loads(body)["error"]["type"] == "invalid_request_error"
     assert_still_serving(server)
 
 
@@ -310,7 +321,7 @@ def http_requests(draw) -> bytes:
     path += tail if tail is not None else draw(safe_bytes).replace(b" ", b"")
     version = draw(st.sampled_from(VERSIONS))
     line = method.encode() + b" " + path + (b" " + version.encode() if version else b"") + b"\r\n"
-    headers: list[tuple[bytes, bytes]] = []
+    headers: list[tuple[bytes, bytes]] = [(b"Host", b"x")] if draw(st.integers(0, 9)) else []
     if draw(st.booleans()):
         headers.append((b"Authorization", AUTH.encode()))
     headers += draw(headers_lists) + draw(big_headers)
@@ -479,7 +490,7 @@ def test_a_client_leaving_mid_stream_disturbs_no_one(stream_server, how):
     body = json.dumps(STREAM_BODY, ensure_ascii=False).encode("utf-8")
     raw = json_post("/v1/chat/completions", body, [("X-Client", "A")])
     sock = socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT)
-    sock.sendall(raw)
+    sock.sendall(raw.replace(b"Host: x\r\n", b"Host: 127.0.0.1:%d\r\n" % srv.port))
     received = b""
     while received.count(b"data: ") < 3:  # the headers and a few events: the stream is under way
         piece = sock.recv(4096)

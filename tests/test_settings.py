@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 
 from helpers import settings as settings_mod
-from helpers.settings import (DEFAULT_BASE_URL, DEFAULT_MODEL, RECORDINGS_DIR, REPLAY_API_KEY, REPO_ROOT,
-                              SettingsError, find_dotenv_file, is_local_url, load_settings)
+from helpers.course import Course
+from helpers.settings import (DEFAULT_BASE_URL, DEFAULT_MODEL, INTERNATIONAL_BASE_URL, RECORDINGS_DIR, REPLAY_API_KEY,
+                              REPO_ROOT, SettingsError, find_dotenv_file, is_local_url, load_settings)
 
 FAKE_KEY = "test-key-not-real-1234"  # shaped nothing like a real key on purpose
+KEY = "sk-" + "a1B2c3D4" * 6  # shaped like a real key (sk- and 48 letters and digits), but made up
+FULL_WIDTH_KEY = "".join(chr(ord(c) + 0xFEE0) for c in KEY)  # the same key typed with a Chinese IME in full-width
 
 
 @pytest.fixture
@@ -179,7 +182,7 @@ def test_describe_never_shows_the_key(empty_dotenv):
     ({"KIMI_MODE": "offline"}, ["KIMI_MODE='offline'", "live, replay, record"]),
     ({"KIMI_BASE_URL": "api.moonshot.cn/v1"}, ["KIMI_BASE_URL", "https://"]),
     ({"KIMI_REPLAY_PACE": "fast"}, ["KIMI_REPLAY_PACE='fast'", "number"]),
-    ({"KIMI_REPLAY_PACE": "-1"}, ["KIMI_REPLAY_PACE", "0 or more"]),
+    ({"KIMI_REPLAY_PACE": "-1"}, ["KIMI_REPLAY_PACE", "0–10"]),
     ({"MOONSHOT_API_KEY": "sk-..."}, ["placeholder", ".env"]),
     ({"MOONSHOT_API_KEY": "your-key-here"}, ["placeholder", "platform.moonshot"]),
 ])
@@ -196,6 +199,163 @@ def test_a_bad_value_in_dotenv_is_reported_too(tmp_path):
     env = write_env(tmp_path, "KIMI_MODE=sometimes\n")
     with pytest.raises(SettingsError, match="KIMI_MODE='sometimes'"):
         load_settings(environ={}, dotenv_path=env)
+
+
+def raised_message(environ: dict[str, str], dotenv: Path) -> str:
+    """The message of the SettingsError that `environ` causes."""
+    with pytest.raises(SettingsError) as info:
+        load_settings(environ=environ, dotenv_path=dotenv)
+    return str(info.value)
+
+
+def assert_hides(message: str, secret: str) -> None:
+    """Neither the secret nor any 10 characters in a row of KEY appear in the message."""
+    assert secret not in message
+    for start in range(len(KEY) - 9):
+        assert KEY[start:start + 10] not in message
+
+
+@pytest.mark.parametrize("value, needles", [
+    (KEY[:20] + "\n" + KEY[20:], ["more than one line", "single line"]),
+    (KEY + "\r\n" + KEY, ["more than one line"]),
+    (KEY[:20] + " " + KEY[20:], ["space or tab", "remove the spaces"]),
+    (KEY[:20] + "\t" + KEY[20:], ["space or tab"]),
+    (KEY[:10] + "ｂ" + KEY[11:], ["non-ASCII", "full-width", "character 11", "half-width"]),
+    (FULL_WIDTH_KEY, ["non-ASCII", "full-width", "character 1)"]),
+    ("Bearer " + KEY, ['starts with "Bearer "', 'Paste only the key, without "Bearer "']),
+    ("bearer " + KEY, ['without "Bearer "']),
+])
+def test_a_key_that_cannot_be_a_key_as_pasted_is_rejected(empty_dotenv, value, needles):
+    message = raised_message({"MOONSHOT_API_KEY": value}, empty_dotenv)
+    assert message.startswith("MOONSHOT_API_KEY ")
+    for needle in needles:
+        assert needle in message
+    assert_hides(message, value)
+
+
+def test_a_full_width_key_in_dotenv_is_rejected_too(tmp_path):
+    env = write_env(tmp_path, f"MOONSHOT_API_KEY={FULL_WIDTH_KEY}\n")
+    message = raised_message({}, env)
+    assert "MOONSHOT_API_KEY" in message and "non-ASCII" in message
+    assert_hides(message, FULL_WIDTH_KEY)
+
+
+def test_a_key_with_a_space_in_dotenv_is_rejected_too(tmp_path):
+    env = write_env(tmp_path, f"MOONSHOT_API_KEY={KEY[:20]} {KEY[20:]}\n")
+    message = raised_message({}, env)
+    assert "MOONSHOT_API_KEY" in message and "space" in message
+    assert_hides(message, KEY[20:])
+
+
+@pytest.mark.parametrize("url, needles", [
+    ("https://api.moonshot.cn", ["must end in /v1", "Add /v1", DEFAULT_BASE_URL]),
+    ("https://api.moonshot.ai/", ["must end in /v1", "Add /v1"]),
+    ("http://127.0.0.1:8000", ["must end in /v1"]),
+    ("https://api.moonshot.cn/v1/chat/completions", ["ends in /chat/completions", "the base URL stops at /v1"]),
+    ("https://api.moonshot.ai/v1/chat/completions/", ["the base URL stops at /v1"]),
+    ("ftp://api.moonshot.cn/v1", ["must start with https://"]),
+    ("api.moonshot.cn/v1", ["must start with https://"]),
+])
+def test_a_base_url_that_is_not_a_v1_base_url_is_rejected(empty_dotenv, url, needles):
+    message = raised_message({"KIMI_BASE_URL": url}, empty_dotenv)
+    assert message.startswith(f"KIMI_BASE_URL={url.rstrip('/')!r} ")
+    for needle in needles:
+        assert needle in message
+
+
+@pytest.mark.parametrize("pace", ["inf", "-inf", "Infinity", "nan", "-1", "-0.5", "10.5", "1e3"])
+def test_a_replay_pace_outside_0_to_10_is_rejected(empty_dotenv, pace):
+    message = raised_message({"KIMI_REPLAY_PACE": pace}, empty_dotenv)
+    assert message.startswith(f"KIMI_REPLAY_PACE={pace!r} ")
+    assert "outside the range 0–10" in message and "1 plays recordings as recorded" in message
+
+
+@pytest.mark.parametrize("name", ["KIMI_MODEL", "KIMI_BASE_URL", "KIMI_MODE", "KIMI_REPLAY_PACE", "KIMI_RECORDINGS_DIR",
+                                  "KIMI_RECORD_OVERWRITE"])
+def test_a_key_pasted_into_another_variable_is_named_and_masked(empty_dotenv, name):
+    message = raised_message({name: KEY}, empty_dotenv)
+    assert message.startswith(f"{name}='sk-…' ({len(KEY)} characters, hidden) looks like an API key")
+    assert "belongs in MOONSHOT_API_KEY" in message and f"fix the {name} line or delete it" in message
+    assert_hides(message, KEY)
+
+
+def test_a_key_pasted_into_another_variable_in_dotenv_is_caught_even_with_a_good_key(tmp_path):
+    env = write_env(tmp_path, f'MOONSHOT_API_KEY={KEY}\nKIMI_MODEL="{KEY}"\n')
+    message = raised_message({}, env)
+    assert message.startswith("KIMI_MODEL=") and "MOONSHOT_API_KEY" in message
+    assert_hides(message, KEY)
+
+
+@pytest.mark.parametrize("model", ["kimi k2.6", "kimi-k2.6\tpreview", "kimi-k2.6 \n kimi-k2.5"])
+def test_a_model_id_with_spaces_is_rejected(empty_dotenv, model):
+    message = raised_message({"KIMI_MODEL": model}, empty_dotenv)
+    assert message.startswith(f"KIMI_MODEL={model!r} contains a space")
+    assert DEFAULT_MODEL in message and "delete the line" in message
+
+
+@pytest.mark.parametrize("name, value, needle", [
+    ("KIMI_MODE", "live " + KEY, "is not one of live, replay, record"),
+    ("KIMI_BASE_URL", "https://api.moonshot.cn/v1?api_key=" + KEY, "must end in /v1"),
+    ("KIMI_BASE_URL", "api.moonshot.cn/v1 " + KEY, "must start with https://"),
+    ("KIMI_REPLAY_PACE", "1 " + KEY, "must be a number"),
+    ("KIMI_MODEL", "kimi " + KEY, "contains a space"),
+])
+def test_every_message_masks_a_key_inside_a_bad_value(empty_dotenv, name, value, needle):
+    message = raised_message({name: value}, empty_dotenv)
+    assert message.startswith(f"{name}=") and needle in message
+    assert "characters, hidden)" in message
+    assert_hides(message, value)
+
+
+# ---- values that must still load ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("base_url", [DEFAULT_BASE_URL, INTERNATIONAL_BASE_URL, "http://127.0.0.1:8000/v1",
+                                      "http://localhost:8000/v1/", "http://127.0.0.1:8000/simulate/overloaded-2~1/v1"])
+def test_a_real_shaped_key_and_good_base_urls_load(empty_dotenv, base_url):
+    s = load_settings(environ={"MOONSHOT_API_KEY": KEY, "KIMI_BASE_URL": base_url}, dotenv_path=empty_dotenv)
+    assert (s.mode, s.api_key, s.base_url) == ("live", KEY, base_url.rstrip("/"))
+
+
+def test_a_real_shaped_key_in_dotenv_loads(tmp_path):
+    env = write_env(tmp_path, f"MOONSHOT_API_KEY={KEY}\nKIMI_BASE_URL={INTERNATIONAL_BASE_URL}\n")
+    s = load_settings(environ={}, dotenv_path=env)
+    assert (s.api_key, s.base_url) == (KEY, INTERNATIONAL_BASE_URL)
+
+
+@pytest.mark.parametrize("text, pace", [("0", 0.0), ("1", 1.0), ("0.0", 0.0), ("0.25", 0.25), ("10", 10.0)])
+def test_a_replay_pace_from_0_to_10_loads(empty_dotenv, text, pace):
+    assert load_settings(environ={"KIMI_REPLAY_PACE": text}, dotenv_path=empty_dotenv).replay_pace == pace
+
+
+# ---- repr never shows the key ---------------------------------------------------------------------------
+
+def test_the_settings_repr_hides_the_key(empty_dotenv):
+    s = load_settings(environ={"MOONSHOT_API_KEY": KEY}, dotenv_path=empty_dotenv)
+    for text in (repr(s), str(s), f"{s}", f"{s!r}"):
+        assert_hides(text, KEY)
+        assert "api_key=<set, hidden>" in text
+        assert text.startswith("Settings(mode='live', api_key=<set, hidden>, base_url='https://api.moonshot.cn/v1'")
+
+
+def test_the_settings_repr_says_when_no_key_is_set(empty_dotenv):
+    assert "api_key=<not set>" in repr(load_settings(environ={}, dotenv_path=empty_dotenv))
+
+
+def test_the_course_repr_hides_the_key(empty_dotenv):
+    settings = load_settings(environ={"MOONSHOT_API_KEY": KEY}, dotenv_path=empty_dotenv)
+    course = Course(settings, settings.base_url, KEY, None)
+    for text in (repr(course), str(course), f"{course!r}", repr([course])):
+        assert_hides(text, KEY)
+        assert text.count("api_key=<set, hidden>") == 2  # the course's own and its settings'
+        assert "base_url='https://api.moonshot.cn/v1'" in text and "server=None" in text
+    assert course.api_key == KEY  # hidden from the repr, still there for the code that sends it
+
+
+def test_the_course_repr_hides_the_offline_placeholder_too(empty_dotenv):
+    settings = load_settings(environ={}, dotenv_path=empty_dotenv)
+    course = Course(settings, "http://127.0.0.1:8000/v1", REPLAY_API_KEY, None)
+    assert REPLAY_API_KEY not in repr(course) and REPLAY_API_KEY not in str(course)
+    assert "api_key=<set, hidden>" in repr(course) and "api_key=<not set>" in repr(course)
 
 
 # ---- the model id has one home ----------------------------------------------------------------------------

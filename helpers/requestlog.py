@@ -1,0 +1,77 @@
+"""The request log: what the local server received, in order, secrets masked, bounded in size.
+
+Each entry is plain JSON (method, path, headers, body, status, …), so checkers and lessons can look at what a
+client really put on the wire. The log keeps the newest 1,000 entries; a long text in a body is shortened with a
+marker, and a body too large to keep is replaced by a short note, so the log stays under about 16 MiB whatever
+clients send.
+
+Example:
+    >>> log = RequestLog()
+    >>> entry = log.add({"method": "POST", "path": "/v1/chat/completions",
+    ...                  "body": loggable_body({"content": "x" * 5000, "key": "sk-0123456789abcdefghij0123"})})
+    >>> log.entries()[0]["body"]["content"][-32:]
+    'xxx…[shortened: 5000 characters]'
+    >>> log.entries()[0]["body"]["key"]
+    'sk-***'
+"""
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from .redact import redact_value
+
+MAX_ENTRIES = 1000
+MAX_TEXT = 4000  # characters of one string kept in a logged body
+MAX_ENTRY_BYTES = 16 * 1024  # JSON bytes of one logged body, after shortening texts
+
+
+def shorten(value: Any, max_text: int = MAX_TEXT) -> Any:
+    """A copy of a JSON value whose long strings end in a marker saying how long they were."""
+    if isinstance(value, str):
+        return value if len(value) <= max_text else value[:max_text] + f"…[shortened: {len(value)} characters]"
+    if isinstance(value, list):
+        return [shorten(v, max_text) for v in value]
+    if isinstance(value, dict):
+        return {k: shorten(v, max_text) for k, v in value.items()}
+    return value
+
+
+def loggable_body(body: Any) -> Any:
+    """What the log keeps of a request body: redacted, shortened, and never more than MAX_ENTRY_BYTES."""
+    kept = shorten(redact_value(body))
+    size = len(json.dumps(kept, ensure_ascii=False).encode("utf-8"))
+    if size <= MAX_ENTRY_BYTES:
+        return kept
+    text = json.dumps(kept, ensure_ascii=False)[:1000]
+    return f"{text}…[shortened: the body was {size} bytes]"
+
+
+class RequestLog:
+    """What the server received: method, path, headers (secrets masked) and body, oldest first."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self._entries: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._next = 1
+        self.max_entries = max_entries
+
+    def add(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Append an entry (numbered `n`); the caller may fill in `status` and `elapsed_ms` later."""
+        with self._lock:
+            entry["n"] = self._next
+            self._next += 1
+            self._entries.append(entry)
+            if len(self._entries) > self.max_entries:
+                del self._entries[: len(self._entries) - self.max_entries]
+        return entry
+
+    def entries(self) -> list[dict[str, Any]]:
+        """A copy of every entry, oldest first."""
+        with self._lock:
+            return [dict(e) for e in self._entries]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
