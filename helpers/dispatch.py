@@ -185,8 +185,8 @@ class ServerState:
 
     mode: str
     index: RecordingIndex
-    accepted_key: str
-    port: int
+    accepted_key: str = field(repr=False)
+    port: int = 0
     pace: float = 0.0
     fault_counter: fault_mod.FaultCounter = field(default_factory=fault_mod.FaultCounter)
     limiters: OrderedDict[str, RateLimiter] = field(default_factory=OrderedDict)

@@ -1,9 +1,9 @@
 """The request log: what the local server received, in order, secrets masked, bounded in size.
 
 Each entry is plain JSON (method, path, headers, body, status, …), so checkers and lessons can look at what a
-client really put on the wire. The log keeps the newest 1,000 entries; a long text in a body is shortened with a
-marker, and a body too large to keep is replaced by a short note, so the log stays under about 16 MiB whatever
-clients send.
+client really put on the wire. The log keeps the newest 5,000 entries and at most about 32 MiB: a long text in a
+body is shortened with a marker, a body too large to keep is replaced by a short note, and the oldest entries go
+first when the log is full.
 
 Example:
     >>> log = RequestLog()
@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from typing import Any
 
 from .redact import redact_value
 
-MAX_ENTRIES = 1000
+MAX_ENTRIES = 5000
+MAX_LOG_BYTES = 32 * 1024 * 1024
 MAX_TEXT = 4000  # characters of one string kept in a logged body
 MAX_ENTRY_BYTES = 16 * 1024  # JSON bytes of one logged body, after shortening texts
 
@@ -51,27 +53,31 @@ def loggable_body(body: Any) -> Any:
 class RequestLog:
     """What the server received: method, path, headers (secrets masked) and body, oldest first."""
 
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
-        self._entries: list[dict[str, Any]] = []
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_LOG_BYTES) -> None:
+        self._entries: deque[tuple[int, dict[str, Any]]] = deque()
         self._lock = threading.Lock()
         self._next = 1
-        self.max_entries = max_entries
+        self._bytes = 0
+        self.max_entries, self.max_bytes = max_entries, max_bytes
 
     def add(self, entry: dict[str, Any]) -> dict[str, Any]:
         """Append an entry (numbered `n`); the caller may fill in `status` and `elapsed_ms` later."""
+        size = 512 + len(json.dumps(entry.get("body"), ensure_ascii=False))
         with self._lock:
             entry["n"] = self._next
             self._next += 1
-            self._entries.append(entry)
-            if len(self._entries) > self.max_entries:
-                del self._entries[: len(self._entries) - self.max_entries]
+            self._entries.append((size, entry))
+            self._bytes += size
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                self._bytes -= self._entries.popleft()[0]
         return entry
 
     def entries(self) -> list[dict[str, Any]]:
         """A copy of every entry, oldest first."""
         with self._lock:
-            return [dict(e) for e in self._entries]
+            return [dict(e) for _, e in self._entries]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0

@@ -51,8 +51,8 @@ from .faults import fault_error
 from .recordings import RecordingIndex
 from .redact import mask_headers, redact_query, redact_text
 from .requestlog import RequestLog, loggable_body
-from .settings import DEFAULT_BASE_URL, RECORDINGS_DIR, REPLAY_API_KEY
-from .transport import RAW_HEADERS_EXTENSION, CourseH11Protocol
+from .settings import DEFAULT_BASE_URL, RECORDINGS_DIR, REPLAY_API_KEY, is_local_url
+from .transport import EOF_EXTENSION, RAW_HEADERS_EXTENSION, CourseH11Protocol
 from .wire import JSON_CONTENT_TYPE, SSE_CONTENT_TYPE, KimiError, invalid_request
 
 __all__ = ["KimiServer", "ServerLimits", "NOT_FOUND_BODY", "SERVER_MODES"]
@@ -114,7 +114,7 @@ class KimiServer:
             raise
         self._socket.listen(1024)
         self.state = ServerState(mode, self.index, accepted_key, self.port, pace)
-        self._hop_id = uuid.uuid4().hex
+        self._hop_id = uuid.uuid4().hex[:16]
         self.forwarder: up.Forwarder | None = None
         self.recorder: up.Recorder | None = None
         if mode != "replay":
@@ -122,7 +122,7 @@ class KimiServer:
             if problem is not None:
                 self._socket.close()
                 raise ValueError(problem)
-            self.forwarder = up.Forwarder(self.upstream, self._hop_id)
+            self.forwarder = up.Forwarder(self.upstream, self._hop_id if is_local_url(self.upstream) else None)
             if mode == "record":
                 self.recorder = up.Recorder(self.index, self.upstream, overwrite)
         protocol = type("Protocol", (CourseH11Protocol,), {"head_timeout": limits.head_timeout,
@@ -246,6 +246,7 @@ class KimiServer:
                 entry = self.log.add(self._log_entry(request))
             if entry is not None:
                 entry["recording"] = reply.recording
+                sender.entry = entry
             await self._answer(reply, request, scope, receive, sender, entry)
         except ClientDisconnect:
             pass
@@ -305,23 +306,22 @@ class KimiServer:
         if isinstance(reply, JsonReply) and reply.delay <= 0:  # the common case, without a watcher
             await sender.json(reply.status, _encoded(reply.body), reply.headers, reply.close)
             return
-        async with self._watching(receive) as gone:
-            if not await _pause(reply.delay, gone):
+        async with _Watch(scope, receive, self._waiting) as watch:
+            gone = watch.gone
+            if not await _pause(reply.delay, watch):  # the client left, or the server is stopping
+                await self._drop(scope)
                 return
             if isinstance(reply, JsonReply):
                 await sender.json(reply.status, _encoded(reply.body), reply.headers, reply.close)
             elif isinstance(reply, StreamReply):
-                await self._stream(reply, scope, sender, gone)
+                await self._stream(reply, scope, sender, watch)
             elif isinstance(reply, DropReply):
                 sender.status = -1  # nothing was sent: the client sees the connection close
                 await self._drop(scope)
             else:
                 await self._forward(reply, request, scope, sender, gone, entry)
 
-    def _watching(self, receive: Callable) -> "_Watch":
-        return _Watch(receive, self._waiting)
-
-    async def _stream(self, reply: StreamReply, scope: dict[str, Any], sender: "_Sender", gone: asyncio.Event) -> None:
+    async def _stream(self, reply: StreamReply, scope: dict[str, Any], sender: "_Sender", watch: "_Watch") -> None:
         events = reply.events
         if reply.ending != "done":
             content = [e for e in events if e.get("data") != "[DONE]"]
@@ -330,11 +330,12 @@ class KimiServer:
         previous = 0.0
         for event in events:
             at = float(event.get("at", previous))
-            if reply.timing > 0 and at > previous and not await _pause((at - previous) * reply.timing, gone):
+            if reply.timing > 0 and at > previous and not await _pause((at - previous) * reply.timing, watch):
+                await self._drop(scope)
                 return
             previous = max(previous, at)
             await sender.event(event["data"])
-            if gone.is_set():
+            if watch.gone.is_set():
                 return
         if reply.ending == "cut":
             await self._drop(scope)
@@ -353,7 +354,7 @@ class KimiServer:
     async def _forward(self, reply: ForwardReply, request: Incoming, scope: dict[str, Any], sender: "_Sender",
                        gone: asyncio.Event, entry: dict[str, Any] | None) -> None:
         assert self.forwarder is not None
-        if request.header(up.HOP_HEADER) == self._hop_id:
+        if self._hop_id in up.hops(request.headers):
             err = KimiError(508, "server_error", "[local course server] this request came back to the server that "
                                                  "forwarded it: KIMI_BASE_URL must be the real service, not this server")
             await sender.json(err.status, json.dumps(err.body()).encode(), {}, close=True)
@@ -441,38 +442,44 @@ def _encoded(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-async def _pause(seconds: float, gone: asyncio.Event) -> bool:
+async def _pause(seconds: float, watch: "_Watch") -> bool:
     """Wait `seconds`, or less if the client leaves or the server stops; True if the answer should go on."""
-    if seconds > 0:
-        try:
-            await asyncio.wait_for(gone.wait(), seconds)
-        except asyncio.TimeoutError:
-            pass
-    return not gone.is_set()
+    if seconds <= 0:
+        return not watch.gone.is_set()
+    try:
+        await asyncio.wait_for(watch.stop_waiting.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
+    return not watch.stop_waiting.is_set()
 
 
 class _Watch:
-    """While an answer waits or streams: an event set when the client leaves or the server stops."""
+    """While an answer waits or streams, two events: `gone` when the client has disconnected or the server stops,
+    `stop_waiting` also when the client has stopped sending (it closed its side: it has most likely left)."""
 
-    def __init__(self, receive: Callable, waiting: set[asyncio.Event]) -> None:
-        self.receive, self.waiting = receive, waiting
+    def __init__(self, scope: dict[str, Any], receive: Callable, waiting: set[asyncio.Event]) -> None:
+        self.scope, self.receive, self.waiting = scope, receive, waiting
         self.gone = asyncio.Event()
+        self.stop_waiting = asyncio.Event()
         self.task: asyncio.Task | None = None
 
-    async def __aenter__(self) -> asyncio.Event:
-        self.waiting.add(self.gone)
+    async def __aenter__(self) -> "_Watch":
+        self.waiting.update((self.gone, self.stop_waiting))
         self.task = asyncio.ensure_future(self._watch())
-        return self.gone
+        return self
 
     async def _watch(self) -> None:
         while True:
+            if self.scope.get("extensions", {}).get(EOF_EXTENSION):
+                self.stop_waiting.set()
             message = await self.receive()
             if message["type"] == "http.disconnect":
                 self.gone.set()
+                self.stop_waiting.set()
                 return
 
     async def __aexit__(self, *exc: Any) -> None:
-        self.waiting.discard(self.gone)
+        self.waiting.difference_update((self.gone, self.stop_waiting))
         if self.task is not None:
             self.task.cancel()
 
@@ -482,11 +489,22 @@ class _Sender:
 
     def __init__(self, send: Callable) -> None:
         self.send = send
-        self.status = 0  # 0: nothing sent yet; -1: the connection was dropped on purpose
+        self._status = 0  # 0: nothing sent yet; -1: the connection was dropped on purpose
+        self.entry: dict[str, Any] | None = None  # the request log's entry, given its status as it goes out
+
+    @property
+    def status(self) -> int:
+        return self._status
+
+    @status.setter
+    def status(self, value: int) -> None:
+        self._status = value
+        if self.entry is not None:
+            self.entry["status"] = value
 
     @property
     def started(self) -> bool:
-        return self.status != 0
+        return self._status != 0
 
     @staticmethod
     def _head(headers: dict[str, str], content_type: str) -> list[tuple[bytes, bytes]]:

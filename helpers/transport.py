@@ -7,7 +7,8 @@ adds only what they leave to the application:
   after `head_timeout` seconds, however slowly it trickles;
 - a bound on open connections: beyond `max_connections` a new connection gets a 503 in Kimi's error shape;
 - malformed HTTP gets Kimi's error shape (JSON), with h11's status (400, 431, 501), never a plain-text page;
-- a client that half-closes after its request still gets its answer, then the connection closes;
+- a client that half-closes after its request still gets an answer that is ready, then the connection closes
+  (an answer that would first wait is not waited for: such a client has most likely left);
 - the header names exactly as the client wrote them (`User-Agent` or `user-agent`), for the request log.
 
 Example:
@@ -25,6 +26,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 RAW_HEADERS_EXTENSION = "kimi_course.header_names"  # scope["extensions"][...]: header names as sent
+EOF_EXTENSION = "kimi_course.client_eof"  # scope["extensions"][...]: True once the client stopped sending
 
 
 class _Connection(h11.Connection):
@@ -123,7 +125,11 @@ class CourseH11Protocol(H11Protocol):
         self._eof = True
         in_progress = not self._between_requests()
         if in_progress and not self.cycle.more_body:
-            return True  # the whole request is here: answer it, then close (on_response_complete)
+            # The whole request is here: answer it, then close (on_response_complete). An answer that would wait
+            # (a slow fault, paced replay) stops waiting: a client that has closed its side has most likely left.
+            self.scope.setdefault("extensions", {})[EOF_EXTENSION] = True
+            self.cycle.message_event.set()
+            return True
         if in_progress or self.conn.trailing_data[0].strip():
             self.conn.receive_data(b"")  # tell h11 the input ended: an unfinished request is an error
             self.handle_events()

@@ -34,7 +34,7 @@ from .wire import KimiError
 
 HOP_BY_HOP = frozenset({"host", "content-length", "connection", "accept-encoding", "transfer-encoding", "keep-alive",
                         "te", "trailer", "upgrade", "proxy-connection", "proxy-authorization"})
-HOP_HEADER = "X-Kimi-Course-Hop"  # sent only to a local upstream: a server that sees its own id is forwarding to itself
+HOP_HEADER = "X-Kimi-Course-Hops"  # ids of the course servers a request passed; a server seeing its own is in a loop
 MAX_UPSTREAM_BYTES = 64 * 1024 * 1024
 CUT_AFTER_EVENTS = 3  # a live stream with a stream_error or disconnect fault stops after this many events
 
@@ -55,12 +55,22 @@ def upstream_url(upstream: str, api_path: str, query: str) -> str:
     return f"{url}?{query}" if query else url
 
 
+def hops(headers: tuple[tuple[str, str], ...]) -> list[str]:
+    """The course servers this request has already passed through."""
+    return [hop.strip() for name, value in headers if name.lower() == HOP_HEADER.lower()
+            for hop in value.split(",") if hop.strip()]
+
+
 def forwarded_headers(headers: tuple[tuple[str, str], ...], hop_id: str | None) -> list[tuple[str, str]]:
-    """The client's headers as they go upstream: hop-by-hop ones dropped, no compression asked for."""
-    kept = [(name, value) for name, value in headers if name.lower() not in HOP_BY_HOP and name != HOP_HEADER]
+    """The client's headers as they go upstream: hop-by-hop ones dropped, no compression asked for.
+
+    `hop_id` (given only when the upstream is another local server) is added to the list of servers passed.
+    """
+    kept = [(name, value) for name, value in headers
+            if name.lower() not in HOP_BY_HOP and name.lower() != HOP_HEADER.lower()]
     kept.append(("Accept-Encoding", "identity"))
     if hop_id is not None:
-        kept.append((HOP_HEADER, hop_id))
+        kept.append((HOP_HEADER, ", ".join([*hops(headers), hop_id])))
     return kept
 
 
