@@ -42,9 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); try another --port", file=sys.stderr)
         return 2
+    except ValueError as exc:  # a forwarding server whose upstream is itself
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"Local Kimi server ({args.mode}) on {server.base_url}", flush=True)
     if args.mode == "replay":
-        print(f"  export KIMI_BASE_URL={server.base_url} MOONSHOT_API_KEY={REPLAY_API_KEY} KIMI_MODE=live", flush=True)
+        print("  Try it from another terminal (these settings are for that terminal's curl, not for .env):", flush=True)
+        print(f"  curl {server.base_url}/models -H 'Authorization: Bearer {REPLAY_API_KEY}'", flush=True)
+    else:
+        print(f"  forwarding to {settings.base_url}", flush=True)
     print("  Ctrl-C to stop.", flush=True)
     try:
         server.serve_forever()

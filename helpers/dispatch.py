@@ -21,6 +21,7 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -232,18 +233,23 @@ def refuse_foreign_origin(request: Incoming, port: int) -> JsonReply | None:
         >>> refuse_foreign_origin(Incoming.make("GET", "/", headers=[("Host", "localhost:8000")]), 8000) is None
         True
     """
-    allowed = {f"{host}:{port}" for host in LOOPBACK_HOSTS} | (set(LOOPBACK_HOSTS) if port == 80 else set())
+    allowed = _allowed_hosts(port)
     host = (request.header("Host") or "").strip().lower()
     if host not in allowed:
         return JsonReply(403, KimiError(403, "permission_denied_error",
                                         f"[local course server] requests must name this server as Host "
                                         f"(127.0.0.1:{port}), not {host[:60]!r}").body(), close=True)
     origin = request.header("Origin")
-    if origin is not None and origin.strip().lower() not in {f"http://{h}" for h in allowed}:
+    if origin is not None and origin.strip().lower().removeprefix("http://") not in allowed:
         return JsonReply(403, KimiError(403, "permission_denied_error",
                                         "[local course server] requests from web pages of other sites are refused"
                                         ).body(), close=True)
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _allowed_hosts(port: int) -> frozenset[str]:
+    return frozenset({f"{host}:{port}" for host in LOOPBACK_HOSTS} | (set(LOOPBACK_HOSTS) if port == 80 else set()))
 
 
 def check_http(request: Incoming) -> None:

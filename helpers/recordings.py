@@ -90,6 +90,7 @@ class Recording:
     response: dict[str, Any]
     path: Path | None = None
     _encoded: bytes | None = field(default=None, repr=False, compare=False)
+    _models: list[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -223,7 +224,9 @@ class RecordingIndex:
         rec = self.find_exact("GET", "/v1/models")
         if rec is None:
             return []
-        return [m["id"] for m in rec.response.get("body", {}).get("data", [])]
+        if rec._models is None:
+            rec._models = [m["id"] for m in rec.response.get("body", {}).get("data", [])]
+        return rec._models
 
     def find_exact(self, method: str, path: str, body: Any = None, query: str = "") -> Recording | None:
         group = self.by_key.get(request_key(method, path, body, query))

@@ -42,12 +42,15 @@ def shorten(value: Any, max_text: int = MAX_TEXT) -> Any:
 
 def loggable_body(body: Any) -> Any:
     """What the log keeps of a request body: redacted, shortened, and never more than MAX_ENTRY_BYTES."""
+    text = json.dumps(body, ensure_ascii=False)
+    if len(text) <= MAX_TEXT and not any(mark in text for mark in ("sk-", "org-", "ak-")):
+        return body  # short and clean: nothing to shorten or redact (the common case)
     kept = shorten(redact_value(body))
-    size = len(json.dumps(kept, ensure_ascii=False).encode("utf-8"))
+    text = json.dumps(kept, ensure_ascii=False)
+    size = len(text.encode("utf-8"))
     if size <= MAX_ENTRY_BYTES:
         return kept
-    text = json.dumps(kept, ensure_ascii=False)[:1000]
-    return f"{text}…[shortened: the body was {size} bytes]"
+    return f"{text[:1000]}…[shortened: the body was {size} bytes]"
 
 
 class RequestLog:
@@ -62,7 +65,9 @@ class RequestLog:
 
     def add(self, entry: dict[str, Any]) -> dict[str, Any]:
         """Append an entry (numbered `n`); the caller may fill in `status` and `elapsed_ms` later."""
-        size = 512 + len(json.dumps(entry.get("body"), ensure_ascii=False))
+        body = entry.get("body")
+        size = 512 + (len(json.dumps(body, ensure_ascii=False)) if isinstance(body, (dict, list)) else
+                      len(str(body)))
         with self._lock:
             entry["n"] = self._next
             self._next += 1

@@ -236,7 +236,7 @@ class KimiServer:
         reply: Reply | None = None
         sender = _Sender(send)
         try:
-            raw, problem = await self._read_body(Request(scope, receive), path)
+            raw, problem = await self._read_body(Request(scope, receive))
             request = Incoming.make(method, path, query, headers, raw, scope.get("http_version", "1.1"))
             if problem is not None:
                 reply = problem
@@ -274,13 +274,14 @@ class KimiServer:
         return {"method": request.method, "path": target, "headers": mask_headers(dict(request.headers)),
                 "body": body, "simulated": simulated, "recording": None}
 
-    async def _read_body(self, request: Request, path: str) -> tuple[bytes, JsonReply | None]:
+    async def _read_body(self, request: Request) -> tuple[bytes, JsonReply | None]:
         """The body, within the size and time limits; past them, the 400/413 to answer with instead."""
         limit = self.limits.max_body_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             return b"", _too_large(limit)
-        keep = path.startswith(("/v1/", "/simulate/", "/limits/"))  # elsewhere a body is read and let go
+        if declared in (None, "0") and "transfer-encoding" not in request.headers:
+            return b"", None  # no body: nothing to wait for
         chunks: list[bytes] = []
         total = 0
 
@@ -290,8 +291,7 @@ class KimiServer:
                 total += len(chunk)
                 if total > limit:
                     return _too_large(limit)
-                if keep:
-                    chunks.append(chunk)
+                chunks.append(chunk)
             return None
 
         try:

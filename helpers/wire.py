@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from typing import Any
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -57,6 +58,7 @@ def parse_bearer(header: str | None) -> str | None:
 
 MAX_JSON_DEPTH = 64  # objects and lists inside each other; a chat request needs about 6
 MAX_NUMBER_DIGITS = 100  # digits in one JSON number
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _reject_constant(name: str) -> Any:
@@ -108,12 +110,14 @@ def parse_json_body(raw: bytes) -> Any:
         raise invalid_request(f"the request body is not valid JSON ({exc.msg} at character {exc.pos})") from None
     except ValueError as exc:
         raise invalid_request(f"the request body is not valid JSON ({exc})") from None
-    if not json_depth_ok(value):
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and not json_depth_ok(value):
         raise invalid_request(f"the request body is nested more than {MAX_JSON_DEPTH} levels deep")
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise invalid_request("the request body holds a lone surrogate (such as \\ud800), which is not text") from None
+    if _SURROGATE_ESCAPE.search(text):  # only a \\u escape can make a surrogate: UTF-8 bytes cannot
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise invalid_request("the request body holds a lone surrogate (such as \\ud800), which is not text") \
+                from None
     return value
 
 
