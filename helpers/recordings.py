@@ -25,7 +25,8 @@ from .redact import SECRET_HEADERS, redact_query, redact_text, redact_value
 
 # Response headers worth keeping from the real service. Anything else (cookies,
 # account ids such as Msh-Uid / Msh-Gid, CDN noise) is dropped when recording.
-KEPT_RESPONSE_HEADERS = ("content-type", "msh-request-id", "server-timing", "msh-trace-mode", "x-msh-trace-id")
+KEPT_RESPONSE_HEADERS = ("content-type", "msh-request-id", "server-timing", "msh-trace-mode", "x-msh-trace-id",
+                         "retry-after", "x-retry-after", "msh-cooldown-seconds", "msh-context-cache-token-saved")
 STALE_TEMP_SECONDS = 60  # a .tmp-*.json this old is left over from a write that was killed
 
 
@@ -251,7 +252,7 @@ def redact_exchange(request: dict[str, Any], response: dict[str, Any]) -> tuple[
 
     Example:
         >>> _, answer = redact_exchange({}, {"headers": {"Msh-Uid": "u1", "Msh-Request-Id": "r1"},
-        ...                                  "body": {"echo": "sk-0123456789abcdefghij0123"}})
+        ...                                  "body": {"echo": "sk-" + "x1" * 12}})
         >>> answer
         {'body': {'echo': 'sk-***'}, 'headers': {'Msh-Request-Id': 'r1'}}
     """

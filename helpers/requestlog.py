@@ -8,7 +8,7 @@ first when the log is full.
 Example:
     >>> log = RequestLog()
     >>> entry = log.add({"method": "POST", "path": "/v1/chat/completions",
-    ...                  "body": loggable_body({"content": "x" * 5000, "key": "sk-0123456789abcdefghij0123"})})
+    ...                  "body": loggable_body({"content": "x" * 5000, "key": "sk-" + "k" * 24})})
     >>> log.entries()[0]["body"]["content"][-32:]
     'xxx…[shortened: 5000 characters]'
     >>> log.entries()[0]["body"]["key"]

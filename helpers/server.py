@@ -51,7 +51,7 @@ from .faults import fault_error
 from .recordings import RecordingIndex
 from .redact import mask_headers, redact_query, redact_text
 from .requestlog import RequestLog, loggable_body
-from .settings import DEFAULT_BASE_URL, RECORDINGS_DIR, REPLAY_API_KEY, is_local_url
+from .settings import DEFAULT_BASE_URL, RECORDINGS_DIR, REPLAY_API_KEY
 from .transport import EOF_EXTENSION, RAW_HEADERS_EXTENSION, CourseH11Protocol
 from .wire import JSON_CONTENT_TYPE, SSE_CONTENT_TYPE, KimiError, invalid_request
 
@@ -122,7 +122,7 @@ class KimiServer:
             if problem is not None:
                 self._socket.close()
                 raise ValueError(problem)
-            self.forwarder = up.Forwarder(self.upstream, self._hop_id if is_local_url(self.upstream) else None)
+            self.forwarder = up.Forwarder(self.upstream, self._hop_id)
             if mode == "record":
                 self.recorder = up.Recorder(self.index, self.upstream, overwrite)
         protocol = type("Protocol", (CourseH11Protocol,), {"head_timeout": limits.head_timeout,
@@ -371,9 +371,7 @@ class KimiServer:
             if response.headers.get("content-type", "").startswith(SSE_CONTENT_TYPE):
                 await self._relay_stream(response, reply, request, scope, sender, gone, entry, kept, started)
                 return
-            data = await up.read_limited(response)
-            if b"sk-" in data:
-                data = redact_text(data.decode("utf-8", errors="replace")).encode("utf-8")
+            data = up.redact_bytes(await up.read_limited(response))
             await self._record(request, reply, entry, up.response_record(
                 response.status_code, dict(response.headers), data, None, time.monotonic() - started))
             await sender.json(response.status_code, data, {**kept, **reply.label},

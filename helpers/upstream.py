@@ -155,9 +155,9 @@ def report_save_problem(exc: BaseException, what: str) -> str:
 class Forwarder:
     """The HTTP client side: one httpx2.AsyncClient per server, made in the server's event loop."""
 
-    def __init__(self, upstream: str, hop_id: str | None) -> None:
+    def __init__(self, upstream: str, hop_id: str) -> None:
         self.upstream = upstream.rstrip("/")
-        self.hop_id = hop_id
+        self.hop_id = hop_id  # sent only to a local upstream (another course server), never to the real service
         self._client: Any = None
 
     def client(self) -> Any:
@@ -176,7 +176,8 @@ class Forwarder:
         """Send the request; returns the upstream response with its body not yet read (close it when done)."""
         client = self.client()
         request = client.build_request(method, upstream_url(self.upstream, api_path, query),
-                                       headers=forwarded_headers(headers, self.hop_id), content=raw or None)
+                                       headers=forwarded_headers(headers, self.hop_id if is_local_url(self.upstream)
+                                                                 else None), content=raw or None)
         try:
             return await client.send(request, stream=True)
         except Exception as exc:  # connection refused, DNS, TLS, timeout: the client gets a clear 502
@@ -194,15 +195,22 @@ async def read_limited(response: Any, limit: int = MAX_UPSTREAM_BYTES) -> bytes:
     return bytes(data)
 
 
+def redact_bytes(data: bytes) -> bytes:
+    """`redact_text` for bytes on their way to the client (untouched unless something needs redacting)."""
+    if b"sk-" in data or b"org-" in data or b"ak-" in data:
+        return redact_text(data.decode("utf-8", errors="replace")).encode("utf-8")
+    return data
+
+
 async def relay_events(response: Any) -> AsyncIterator[bytes]:
-    """The upstream stream as complete SSE blocks, key-like strings redacted."""
+    """The upstream stream as complete SSE blocks, key-like strings and account ids redacted."""
     buffer = b""
     async for piece in response.aiter_raw():
         blocks, buffer = parse_sse_events(buffer + piece)
         for block in blocks:
-            yield redact_text(block.decode("utf-8", errors="replace")).encode("utf-8") if b"sk-" in block else block
+            yield redact_bytes(block)
     if buffer.strip():
-        yield buffer + b"\n\n"
+        yield redact_bytes(buffer + b"\n\n")
 
 
 def response_record(status: int, headers: dict[str, str], body: bytes | None, events: list[dict[str, Any]] | None,
@@ -220,7 +228,12 @@ def response_record(status: int, headers: dict[str, str], body: bytes | None, ev
 
 
 def client_headers(headers: dict[str, str]) -> dict[str, str]:
-    """The upstream's headers as the client gets them: what a recording would keep."""
+    """The upstream's headers as the client gets them: those a recording keeps (so record and replay look alike).
+
+    Example:
+        >>> client_headers({"Retry-After": "1", "Set-Cookie": "sid=1", "Msh-Uid": "u", "CF-RAY": "8f0"})
+        {'Retry-After': '1'}
+    """
     return scrub_headers(headers)
 
 

@@ -197,7 +197,8 @@ def test_python_m_helpers_serve(tmp_path, recordings):
     try:
         first = proc.stdout.readline()
         assert first.strip() == f"Local Kimi server (replay) on http://127.0.0.1:{port}/v1"
-        assert f"MOONSHOT_API_KEY={REPLAY_API_KEY}" in proc.stdout.readline()
+        assert "another terminal" in proc.stdout.readline()
+        assert f"Authorization: Bearer {REPLAY_API_KEY}" in proc.stdout.readline()
         base = f"http://127.0.0.1:{port}/v1"
         headers = {"Authorization": f"Bearer {REPLAY_API_KEY}"}
         assert requests.get(base + "/models", headers=headers, timeout=5).status_code == 200
