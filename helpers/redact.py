@@ -63,7 +63,7 @@ def redact_value(value: Any) -> Any:
 def mask_header(name: str, value: str) -> str:
     """The value of one header as it may be shown: secrets become '***', keeping an auth scheme's name."""
     if name.lower() not in SECRET_HEADERS:
-        return redact_text(value)
+        return redact_text(value) if ("sk-" in value or "org-" in value or "ak-" in value) else value
     scheme, space, _ = value.strip().partition(" ")
     if space and name.lower() in ("authorization", "proxy-authorization") and scheme.isalpha():
         return f"{scheme} ***"

@@ -42,15 +42,21 @@ def shorten(value: Any, max_text: int = MAX_TEXT) -> Any:
 
 def loggable_body(body: Any) -> Any:
     """What the log keeps of a request body: redacted, shortened, and never more than MAX_ENTRY_BYTES."""
+    return loggable_body_and_size(body)[0]
+
+
+def loggable_body_and_size(body: Any) -> tuple[Any, int]:
+    """`loggable_body`, and the length of what is kept as JSON text."""
     text = json.dumps(body, ensure_ascii=False)
-    if len(text) <= MAX_TEXT and not any(mark in text for mark in ("sk-", "org-", "ak-")):
-        return body  # short and clean: nothing to shorten or redact (the common case)
+    if len(text) <= MAX_TEXT and "sk-" not in text and "org-" not in text and "ak-" not in text:
+        return body, len(text)  # short and clean: nothing to shorten or redact (the common case)
     kept = shorten(redact_value(body))
     text = json.dumps(kept, ensure_ascii=False)
     size = len(text.encode("utf-8"))
     if size <= MAX_ENTRY_BYTES:
-        return kept
-    return f"{text[:1000]}…[shortened: the body was {size} bytes]"
+        return kept, len(text)
+    note = f"{text[:1000]}…[shortened: the body was {size} bytes]"
+    return note, len(note)
 
 
 class RequestLog:
@@ -63,11 +69,15 @@ class RequestLog:
         self._bytes = 0
         self.max_entries, self.max_bytes = max_entries, max_bytes
 
-    def add(self, entry: dict[str, Any]) -> dict[str, Any]:
-        """Append an entry (numbered `n`); the caller may fill in `status` and `elapsed_ms` later."""
-        body = entry.get("body")
-        size = 512 + (len(json.dumps(body, ensure_ascii=False)) if isinstance(body, (dict, list)) else
-                      len(str(body)))
+    def add(self, entry: dict[str, Any], body_size: int | None = None) -> dict[str, Any]:
+        """Append an entry (numbered `n`); the caller may fill in `status` and `elapsed_ms` later.
+
+        `body_size` is the length of the entry's body as JSON, when the caller knows it already.
+        """
+        if body_size is None:
+            body = entry.get("body")
+            body_size = len(json.dumps(body, ensure_ascii=False)) if isinstance(body, (dict, list)) else len(str(body))
+        size = 512 + body_size
         with self._lock:
             entry["n"] = self._next
             self._next += 1

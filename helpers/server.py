@@ -50,9 +50,9 @@ from .dispatch import (NOT_FOUND_BODY, SERVER_MODES, DropReply, ForwardReply, In
 from .faults import fault_error
 from .recordings import RecordingIndex
 from .redact import mask_headers, redact_query, redact_text
-from .requestlog import RequestLog, loggable_body
+from .requestlog import RequestLog, loggable_body_and_size
 from .settings import DEFAULT_BASE_URL, RECORDINGS_DIR, REPLAY_API_KEY
-from .transport import EOF_EXTENSION, RAW_HEADERS_EXTENSION, CourseH11Protocol
+from .transport import EOF_EXTENSION, RAW_HEADERS_EXTENSION, CourseH11Protocol, sweep
 from .wire import JSON_CONTENT_TYPE, SSE_CONTENT_TYPE, KimiError, invalid_request
 
 __all__ = ["KimiServer", "ServerLimits", "NOT_FOUND_BODY", "SERVER_MODES"]
@@ -178,15 +178,17 @@ class KimiServer:
 
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
+        sweeper = asyncio.ensure_future(sweep(self._uvicorn.server_state.connections))
         try:
             await self._uvicorn.serve(sockets=[self._socket])
         finally:
+            sweeper.cancel()
             if self.forwarder is not None:
                 await self.forwarder.close()
 
     def serve_forever(self) -> None:
         """Serve in the foreground until Ctrl-C."""
-        self._uvicorn.run(sockets=[self._socket])
+        asyncio.run(self._serve())
 
     def stop(self) -> None:
         """Stop serving: waiting answers end at once, open connections close."""
@@ -236,14 +238,18 @@ class KimiServer:
         reply: Reply | None = None
         sender = _Sender(send)
         try:
-            raw, problem = await self._read_body(Request(scope, receive))
+            declared = _header_value(scope, b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.limits.max_body_bytes:
+                raw, problem = b"", _too_large(self.limits.max_body_bytes)
+            else:
+                raw, problem = await self._read_body(receive)
             request = Incoming.make(method, path, query, headers, raw, scope.get("http_version", "1.1"))
             if problem is not None:
                 reply = problem
             else:
                 reply = dispatch(request, self.state, self.log.entries, self.log.clear)
             if request.route.kind != "control" and not (isinstance(reply, JsonReply) and reply.status == 403):
-                entry = self.log.add(self._log_entry(request))
+                entry = self.log.add(*self._log_entry(request))
             if entry is not None:
                 entry["recording"] = reply.recording
                 sender.entry = entry
@@ -263,43 +269,45 @@ class KimiServer:
                 entry["status"] = sender.status
                 entry["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
 
-    def _log_entry(self, request: Incoming) -> dict[str, Any]:
+    def _log_entry(self, request: Incoming) -> tuple[dict[str, Any], int]:
+        """The log's entry for a request (secrets masked, body shortened), and its body's size."""
         body: Any = request.body
+        size = 4
         if request.body_error is not None:
-            body = loggable_body(request.raw[:20_000].decode("utf-8", errors="replace"))
+            body, size = loggable_body_and_size(request.raw[:20_000].decode("utf-8", errors="replace"))
         elif body is not None:
-            body = loggable_body(body)
+            body, size = loggable_body_and_size(body)
         simulated = request.route.spec.split("-")[0].split("~")[0] if request.route.kind == "simulate" else None
         target = request.path + (f"?{redact_query(request.query)}" if request.query else "")
         return {"method": request.method, "path": target, "headers": mask_headers(dict(request.headers)),
-                "body": body, "simulated": simulated, "recording": None}
+                "body": body, "simulated": simulated, "recording": None}, size
 
-    async def _read_body(self, request: Request) -> tuple[bytes, JsonReply | None]:
-        """The body, within the size and time limits; past them, the 400/413 to answer with instead."""
+    async def _read_body(self, receive: Callable) -> tuple[bytes, JsonReply | None]:
+        """The body, within the size and time limits; past them, the 408/413 to answer with instead.
+
+        A body that has already arrived (the usual case) is taken without waiting; the rest is awaited against
+        the deadline.
+        """
         limit = self.limits.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            return b"", _too_large(limit)
-        if declared in (None, "0") and "transfer-encoding" not in request.headers:
-            return b"", None  # no body: nothing to wait for
+        deadline = time.monotonic() + self.limits.body_timeout
         chunks: list[bytes] = []
-        total = 0
-
-        async def read() -> JsonReply | None:
-            nonlocal total
-            async for chunk in request.stream():
-                total += len(chunk)
-                if total > limit:
-                    return _too_large(limit)
-                chunks.append(chunk)
-            return None
-
-        try:
-            problem = await asyncio.wait_for(read(), self.limits.body_timeout)
-        except asyncio.TimeoutError:
-            problem = JsonReply(408, invalid_request(f"the request body did not arrive within "
-                                                     f"{self.limits.body_timeout:g} seconds").body(), close=True)
-        return b"".join(chunks), problem
+        total, more = 0, True
+        while more:
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic())) if chunks \
+                    else await receive()
+            except asyncio.TimeoutError:
+                return b"", JsonReply(408, invalid_request(f"the request body did not arrive within "
+                                                           f"{self.limits.body_timeout:g} seconds").body(), close=True)
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk = message.get("body", b"")
+            total += len(chunk)
+            if total > limit:
+                return b"", _too_large(limit)
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks), None
 
     async def _answer(self, reply: Reply, request: Incoming, scope: dict[str, Any], receive: Callable,
                       sender: "_Sender", entry: dict[str, Any] | None) -> None:
@@ -429,6 +437,25 @@ class KimiServer:
             entry["recording"] = name
 
 
+_date_cache: tuple[int, bytes] = (0, b"")
+
+
+def _http_date() -> bytes:
+    """The Date header's value, formatted once a second."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, formatdate(now, usegmt=True).encode())
+    return _date_cache[1]
+
+
+def _header_value(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
 def _too_large(limit: int) -> JsonReply:
     return JsonReply(413, invalid_request(f"the request body is larger than {limit // (1024 * 1024)} MiB").body(),
                      close=True)
@@ -506,7 +533,7 @@ class _Sender:
 
     @staticmethod
     def _head(headers: dict[str, str], content_type: str) -> list[tuple[bytes, bytes]]:
-        out = [(b"Server", SERVER_NAME.encode()), (b"Date", formatdate(usegmt=True).encode())]
+        out = [(b"Server", SERVER_NAME.encode()), (b"Date", _http_date())]
         given = {k.lower() for k in headers}
         if "content-type" not in given:
             out.append((b"Content-Type", content_type.encode()))

@@ -4,7 +4,7 @@ uvicorn and h11 frame HTTP (request line, headers, Content-Length and chunked bo
 adds only what they leave to the application:
 
 - a deadline for a request's head: a client that trickles its headers, or connects and sends nothing, is dropped
-  after `head_timeout` seconds, however slowly it trickles;
+  about `head_timeout` seconds later (checked twice a second), however slowly it trickles;
 - a bound on open connections: beyond `max_connections` a new connection gets a 503 in Kimi's error shape;
 - malformed HTTP gets Kimi's error shape (JSON), with h11's status (400, 431, 501), never a plain-text page;
 - a client that half-closes after its request still gets an answer that is ready, then the connection closes
@@ -70,7 +70,7 @@ class CourseH11Protocol(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.conn = _Connection(h11.SERVER, self.conn._max_incomplete_event_size)
-        self._head_timer: asyncio.TimerHandle | None = None
+        self.waiting_since: float | None = None  # when this connection began waiting for a request's head
         self._eof = False
 
     # -- the connection bound and the head deadline --------------------------------------------------------
@@ -84,16 +84,17 @@ class CourseH11Protocol(H11Protocol):
         self._arm()
 
     def _arm(self) -> None:
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
+        if self.waiting_since is None:
+            self.waiting_since = self.loop.time()
 
     def _disarm(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        self.waiting_since = None
 
-    def _head_too_slow(self) -> None:
-        self._head_timer = None
+    def drop_if_too_slow(self, now: float) -> None:
+        """Called about twice a second (see `sweep`): drop this connection if its head is overdue."""
+        if self.waiting_since is None or now - self.waiting_since < self.head_timeout:
+            return
+        self.waiting_since = None
         if self.transport.is_closing():
             return
         if self.conn.trailing_data[0].strip():  # part of a request arrived: say why it is dropped
@@ -119,6 +120,7 @@ class CourseH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
 
     # -- a client that half-closes ------------------------------------------------------------------------
     def eof_received(self) -> bool | None:  # type: ignore[override]
@@ -158,3 +160,17 @@ class CourseH11Protocol(H11Protocol):
         except h11.LocalProtocolError:  # an answer was already under way: all that is left is to close
             pass
         self.transport.close()
+
+
+async def sweep(connections: set[Any], every: float = 0.5) -> None:
+    """Drop connections whose request head is overdue; runs beside the server until cancelled.
+
+    One sweep for all connections instead of a timer per request: the deadline costs nothing per request.
+    """
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(every)
+        now = loop.time()
+        for connection in list(connections):
+            if isinstance(connection, CourseH11Protocol):
+                connection.drop_if_too_slow(now)

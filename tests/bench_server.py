@@ -2,8 +2,8 @@
 
 Latency per request — a non-stream chat completion replayed at pace 0, one keep-alive client — of:
   local     the course server (helpers.server.KimiServer)
-  stack     a bare app on the same stack (uvicorn + h11 + Starlette) answering the same bytes: the floor that
-            counts, everything above it is the course's own work (goal: at most 1.3x)
+  stack     a bare app on the same stack (uvicorn + h11 + Starlette) answering the same bytes (body and
+            headers): the floor that counts, everything above it is the course's own work (goal: at most 1.3x)
   stdlib    a bare http.server answering the same bytes (the floor the server had before it moved to uvicorn)
 Start-up — the first cell's `start()` in a fresh Python process, against a bare import of the stack in a fresh
 process (goal: at most 1.5x).
@@ -46,18 +46,25 @@ class _StdlibFloor(BaseHTTPRequestHandler):
 
 
 class _StackFloor:
-    """A bare Starlette app on uvicorn (h11) in a thread: reads the body, answers fixed bytes."""
+    """A bare Starlette app on uvicorn (h11) in a thread: reads the body, answers fixed bytes with the same
+    headers the course server sends (so both put the same bytes on the wire)."""
 
-    def __init__(self, answer: bytes) -> None:
+    def __init__(self, answer: bytes, headers: dict[str, str]) -> None:
         import uvicorn
         from starlette.applications import Starlette
         from starlette.requests import Request
         from starlette.responses import Response
         from starlette.routing import Route
 
+        from email.utils import formatdate
+
         async def endpoint(request: Request) -> Response:
             await request.body()
-            return Response(answer, media_type="application/json; charset=utf-8")
+            response = Response(answer)
+            response.raw_headers = [(b"Server", b"kimi-course-local"), (b"Date", formatdate(usegmt=True).encode()),
+                                    *[(k.encode(), v.encode()) for k, v in headers.items()],
+                                    (b"Content-Length", str(len(answer)).encode())]
+            return response
 
         app = Starlette(routes=[Route("/v1/chat/completions", endpoint, methods=["POST"])])
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY, as the server
@@ -120,7 +127,7 @@ def bench_latency(n: int = 3000, warmup: int = 300, rounds: int = 6) -> dict[str
     _StdlibFloor.answer = answer
 
     kimi = KimiServer(mode="replay", pace=0).start()
-    stack = _StackFloor(answer)
+    stack = _StackFloor(answer, recording.response["headers"])
     stdlib = ThreadingHTTPServer(("127.0.0.1", 0), _StdlibFloor)
     stdlib.daemon_threads = True
     threading.Thread(target=stdlib.serve_forever, daemon=True).start()
