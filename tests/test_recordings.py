@@ -150,8 +150,9 @@ def test_scrub_headers_keeps_only_what_replay_needs():
     upstream = {"content-type": "application/json; charset=utf-8", "msh-request-id": "abc", "Server-Timing": "inner; dur=5",
                 "Msh-Uid": "user-123", "msh-gid": "group-9", "Set-Cookie": "session=xyz", "Authorization": "Bearer t",
                 "Cookie": "a=b", "X-Cdn-Noise": "hit", "Retry-After": "3", "X-Should-Retry": "true", "Date": "today"}
+    # Retry-After is kept: real RPM 429s carry it and the SDK honours it (see the real exchanges).
     assert scrub_headers(upstream) == {"Content-Type": "application/json; charset=utf-8", "Msh-Request-Id": "abc",
-                                       "Server-Timing": "inner; dur=5"}
+                                       "Server-Timing": "inner; dur=5", "Retry-After": "3"}
 
 
 # ---- the hand-written recording shapes ----------------------------------------------------------------------
