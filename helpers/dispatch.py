@@ -108,11 +108,11 @@ class Incoming:
 
     def header(self, name: str) -> str | None:
         """The last value of a header, whatever the case of its name."""
-        low, found = name.lower(), None
-        for key, value in self.headers:
-            if key.lower() == low:
-                found = value
-        return found
+        return self._headers_by_name.get(name.lower())
+
+    @functools.cached_property
+    def _headers_by_name(self) -> dict[str, str]:
+        return {key.lower(): value for key, value in self.headers}  # a repeated header: the last value wins
 
     def json_body(self, required: bool) -> Any:
         """The parsed body; raises the 400 for a body that isn't JSON (or is missing when required)."""

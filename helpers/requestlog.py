@@ -21,7 +21,7 @@ import threading
 from collections import deque
 from typing import Any
 
-from .redact import redact_value
+from .redact import mask_headers, redact_value
 
 MAX_ENTRIES = 5000
 MAX_LOG_BYTES = 32 * 1024 * 1024
@@ -63,16 +63,18 @@ class RequestLog:
     """What the server received: method, path, headers (secrets masked) and body, oldest first."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_LOG_BYTES) -> None:
-        self._entries: deque[tuple[int, dict[str, Any]]] = deque()
+        self._entries: deque[tuple[int, dict[str, Any], bool]] = deque()
         self._lock = threading.Lock()
         self._next = 1
         self._bytes = 0
         self.max_entries, self.max_bytes = max_entries, max_bytes
 
-    def add(self, entry: dict[str, Any], body_size: int | None = None) -> dict[str, Any]:
+    def add(self, entry: dict[str, Any], body_size: int | None = None, as_received: bool = False) -> dict[str, Any]:
         """Append an entry (numbered `n`); the caller may fill in `status` and `elapsed_ms` later.
 
-        `body_size` is the length of the entry's body as JSON, when the caller knows it already.
+        `body_size` is the length of the entry's body as JSON, when the caller knows it already. With
+        `as_received`, the entry's headers and (short) body are kept as they arrived and masked, redacted and
+        shortened when the log is read: the work is done for the entries someone looks at, not for every request.
         """
         if body_size is None:
             body = entry.get("body")
@@ -81,18 +83,27 @@ class RequestLog:
         with self._lock:
             entry["n"] = self._next
             self._next += 1
-            self._entries.append((size, entry))
+            self._entries.append((size, entry, as_received))
             self._bytes += size
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
                 self._bytes -= self._entries.popleft()[0]
         return entry
 
     def entries(self) -> list[dict[str, Any]]:
-        """A copy of every entry, oldest first."""
+        """A copy of every entry, oldest first, secrets masked."""
         with self._lock:
-            return [dict(e) for _, e in self._entries]
+            kept = list(self._entries)
+        return [_shown(entry) if as_received else dict(entry) for _, entry, as_received in kept]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self._bytes = 0
+
+
+def _shown(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry kept as received, as the log shows it: headers masked, body redacted and shortened."""
+    shown = dict(entry)
+    shown["headers"] = mask_headers(entry.get("headers") or {})
+    shown["body"] = loggable_body(entry.get("body"))
+    return shown

@@ -12,9 +12,11 @@ Besides the API (/v1/...), it serves:
     /_course/reset             forget fault counters and limiter state (POST)
 
 What to answer is decided in `helpers.dispatch` (plain values in and out); this module is the thin part that
-reads a request off the wire (Starlette's Request), hands it over, and writes the reply back: as JSON, as a paced stream of events, as
-a dropped connection, or by forwarding it upstream (`helpers.upstream`). HTTP itself is uvicorn's and h11's
-(`helpers.transport` adds a head deadline, a connection bound and errors in Kimi's shape).
+reads a request off the wire (Starlette's Request), hands it over, and writes the reply back: as JSON (Starlette's
+Response), as a paced stream of events, as a dropped connection, or by forwarding it upstream (`helpers.upstream`).
+HTTP itself is uvicorn's and h11's (`helpers.transport` adds a head deadline, a connection bound and errors in
+Kimi's shape). Routing is the course's own (`dispatch.route_for`): its routes carry data (`/simulate/<fault>/...`),
+and every path, even an unknown one, must get the answer the real service gives, not a framework's plain-text 404.
 
 Its limits, all stated in `ServerLimits`: request bodies up to 8 MiB, read within 10 seconds; request heads within
 10 seconds; at most 2,000 open connections (fewer where the system allows fewer open files); idle keep-alive
@@ -31,18 +33,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import resource
 import socket
 import threading
 import time
-import uuid
 from dataclasses import dataclass
-from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Callable
 
 import uvicorn
 from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 
 from . import upstream as up
 from .dispatch import (NOT_FOUND_BODY, SERVER_MODES, DropReply, ForwardReply, Incoming, JsonReply, Reply, ServerState,
@@ -50,7 +52,7 @@ from .dispatch import (NOT_FOUND_BODY, SERVER_MODES, DropReply, ForwardReply, In
 from .faults import fault_error
 from .recordings import RecordingIndex
 from .redact import mask_headers, redact_query, redact_text
-from .requestlog import RequestLog, loggable_body_and_size
+from .requestlog import MAX_TEXT, RequestLog, loggable_body_and_size
 from .settings import DEFAULT_BASE_URL, RECORDINGS_DIR, REPLAY_API_KEY
 from .transport import EOF_EXTENSION, RAW_HEADERS_EXTENSION, CourseH11Protocol, sweep
 from .wire import JSON_CONTENT_TYPE, SSE_CONTENT_TYPE, KimiError, invalid_request
@@ -114,7 +116,7 @@ class KimiServer:
             raise
         self._socket.listen(1024)
         self.state = ServerState(mode, self.index, accepted_key, self.port, pace)
-        self._hop_id = uuid.uuid4().hex[:16]
+        self._hop_id = os.urandom(8).hex()
         self.forwarder: up.Forwarder | None = None
         self.recorder: up.Recorder | None = None
         if mode != "replay":
@@ -230,20 +232,21 @@ class KimiServer:
         if scope["type"] != "http":
             return
         started = time.monotonic()
-        names = scope.get("extensions", {}).get(RAW_HEADERS_EXTENSION) or [n for n, _ in scope["headers"]]
-        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, (_, v) in zip(names, scope["headers"])]
-        path, query = scope["path"], scope["query_string"].decode("latin-1")
-        method = scope["method"]
+        http_request = Request(scope, receive)
+        raw_headers = http_request.headers.raw
+        names = scope.get("extensions", {}).get(RAW_HEADERS_EXTENSION) or [n for n, _ in raw_headers]
+        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, (_, v) in zip(names, raw_headers)]
         entry: dict[str, Any] | None = None
         reply: Reply | None = None
-        sender = _Sender(send)
+        sender = _Sender(scope, receive, send)
         try:
-            declared = _header_value(scope, b"content-length")
+            declared = http_request.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.limits.max_body_bytes:
                 raw, problem = b"", _too_large(self.limits.max_body_bytes)
             else:
-                raw, problem = await self._read_body(receive)
-            request = Incoming.make(method, path, query, headers, raw, scope.get("http_version", "1.1"))
+                raw, problem = await self._read_body(http_request)
+            request = Incoming.make(http_request.method, scope["path"], scope["query_string"].decode("latin-1"),
+                                    headers, raw, scope.get("http_version", "1.1"))
             if problem is not None:
                 reply = problem
             else:
@@ -269,44 +272,45 @@ class KimiServer:
                 entry["status"] = sender.status
                 entry["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
 
-    def _log_entry(self, request: Incoming) -> tuple[dict[str, Any], int]:
-        """The log's entry for a request (secrets masked, body shortened), and its body's size."""
+    def _log_entry(self, request: Incoming) -> tuple[dict[str, Any], int, bool]:
+        """The log's entry for a request, its body's size, and whether the log masks it on reading.
+
+        A short JSON body and the headers are kept as received (the log masks them when it is read); a long or
+        non-JSON body is shortened now, so that what the log holds stays small.
+        """
         body: Any = request.body
-        size = 4
-        if request.body_error is not None:
+        as_received = request.body_error is None and len(request.raw) <= MAX_TEXT
+        if as_received:
+            size = len(request.raw) or 4
+        elif request.body_error is not None:
             body, size = loggable_body_and_size(request.raw[:20_000].decode("utf-8", errors="replace"))
-        elif body is not None:
+        else:
             body, size = loggable_body_and_size(body)
         simulated = request.route.spec.split("-")[0].split("~")[0] if request.route.kind == "simulate" else None
         target = request.path + (f"?{redact_query(request.query)}" if request.query else "")
-        return {"method": request.method, "path": target, "headers": mask_headers(dict(request.headers)),
-                "body": body, "simulated": simulated, "recording": None}, size
+        headers = dict(request.headers)
+        return {"method": request.method, "path": target,
+                "headers": headers if as_received else mask_headers(headers),
+                "body": body, "simulated": simulated, "recording": None}, size, as_received
 
-    async def _read_body(self, receive: Callable) -> tuple[bytes, JsonReply | None]:
+    async def _read_body(self, http_request: Request) -> tuple[bytes, JsonReply | None]:
         """The body, within the size and time limits; past them, the 408/413 to answer with instead.
 
-        A body that has already arrived (the usual case) is taken without waiting; the rest is awaited against
-        the deadline.
+        Raises Starlette's ClientDisconnect if the client leaves first.
         """
         limit = self.limits.max_body_bytes
-        deadline = time.monotonic() + self.limits.body_timeout
         chunks: list[bytes] = []
-        total, more = 0, True
-        while more:
-            try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic())) if chunks \
-                    else await receive()
-            except asyncio.TimeoutError:
-                return b"", JsonReply(408, invalid_request(f"the request body did not arrive within "
-                                                           f"{self.limits.body_timeout:g} seconds").body(), close=True)
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnect()
-            chunk = message.get("body", b"")
-            total += len(chunk)
-            if total > limit:
-                return b"", _too_large(limit)
-            chunks.append(chunk)
-            more = message.get("more_body", False)
+        total = 0
+        try:
+            async with asyncio.timeout(self.limits.body_timeout):
+                async for chunk in http_request.stream():
+                    total += len(chunk)
+                    if total > limit:
+                        return b"", _too_large(limit)
+                    chunks.append(chunk)
+        except TimeoutError:
+            return b"", JsonReply(408, invalid_request(f"the request body did not arrive within "
+                                                       f"{self.limits.body_timeout:g} seconds").body(), close=True)
         return b"".join(chunks), None
 
     async def _answer(self, reply: Reply, request: Incoming, scope: dict[str, Any], receive: Callable,
@@ -438,22 +442,25 @@ class KimiServer:
 
 
 _date_cache: tuple[int, bytes] = (0, b"")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _http_date() -> bytes:
-    """The Date header's value, formatted once a second."""
+    """The Date header's value (RFC 9110's IMF-fixdate, as http.server writes it), formatted once a second.
+
+    Example:
+        >>> len(_http_date()), _http_date().endswith(b" GMT")
+        (29, True)
+    """
     global _date_cache
     now = int(time.time())
     if _date_cache[0] != now:
-        _date_cache = (now, formatdate(now, usegmt=True).encode())
+        t = time.gmtime(now)
+        text = (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
+                f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
+        _date_cache = (now, text.encode())
     return _date_cache[1]
-
-
-def _header_value(scope: dict[str, Any], name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return None
 
 
 def _too_large(limit: int) -> JsonReply:
@@ -510,10 +517,16 @@ class _Watch:
 
 
 class _Sender:
-    """Writes replies as ASGI messages, header names in the case they are given."""
+    """Writes replies: JSON as Starlette Responses, streams as ASGI messages, header names in the case given.
 
-    def __init__(self, send: Callable) -> None:
-        self.send = send
+    Header names keep their case (Starlette would lower-case them), so a client sees `Msh-Request-Id` as the real
+    service writes it. Streams are written here rather than by Starlette's StreamingResponse, which reads the
+    connection itself to notice a client leaving: the course's own watch (`_Watch`) does that, and also ends a paced
+    answer when the server stops or the client half-closes.
+    """
+
+    def __init__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
+        self.scope, self.receive, self.send = scope, receive, send
         self._status = 0  # 0: nothing sent yet; -1: the connection was dropped on purpose
         self.entry: dict[str, Any] | None = None  # the request log's entry, given its status as it goes out
 
@@ -544,13 +557,14 @@ class _Sender:
 
     async def json(self, status: int, data: bytes, headers: dict[str, str], close: bool = False,
                    content_type: str | None = None) -> None:
+        response = Response(data, status_code=status)
         head = self._head(headers, content_type or JSON_CONTENT_TYPE)
-        head.append((b"Content-Length", str(len(data)).encode()))
+        head.append((b"Content-Length", str(len(response.body)).encode()))
         if close:
             head.append((b"Connection", b"close"))
+        response.raw_headers = head
         self.status = status
-        await self.send({"type": "http.response.start", "status": status, "headers": head})
-        await self.send({"type": "http.response.body", "body": data})
+        await response(self.scope, self.receive, self.send)
 
     async def start_stream(self, status: int, headers: dict[str, str]) -> None:
         head = self._head(headers, SSE_CONTENT_TYPE) + [(b"Transfer-Encoding", b"chunked")]

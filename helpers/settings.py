@@ -17,8 +17,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from dotenv import dotenv_values
-
 from .redact import looks_like_key, mask_secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -181,7 +179,11 @@ def load_settings(environ: dict[str, str] | None = None, dotenv_path: Path | Non
     """
     env = dict(os.environ if environ is None else environ)
     path = dotenv_path if dotenv_path is not None else find_dotenv_file()
-    file_values = {k: v for k, v in (dotenv_values(path) if path else {}).items() if v is not None}
+    file_values: dict[str, str] = {}
+    if path:
+        from dotenv import dotenv_values  # only when there is a file to read
+
+        file_values = {k: v for k, v in dotenv_values(path).items() if v is not None}
     merged = {**file_values, **{k: v for k, v in env.items() if v != ""}}
     for name in OTHER_VARIABLES:
         _check_not_a_key(name, _clean(merged.get(name)))

@@ -3,8 +3,9 @@
     .venv/bin/python -m tests.bench                  # everything (the notebooks take a minute or more)
     .venv/bin/python -m tests.bench --skip-notebooks # only (a) and (c)
 
-(a) Latency per request of the local server (a non-stream chat completion replayed at pace 0, one keep-alive
-    client) against a bare loopback http.server answering the same bytes: the floor any Python server has.
+(a) The local server (tests.bench_server): latency per request (a non-stream chat completion replayed at pace 0,
+    one keep-alive client) against a bare app on the same stack answering the same bytes, and against a bare
+    http.server; start-up (the first cell's start()) against a bare import of the stack.
 (b) The whole notebook suite, run as the tests run it (replay mode, in fresh kernels), against the floor of
     starting and stopping that many kernels with one trivial cell each.
 (c) The rate-limit lesson's best approach: the fraction of the tier's allowed throughput it reaches.
@@ -15,23 +16,18 @@ compare ratios, not milliseconds.
 from __future__ import annotations
 
 import argparse
-import http.client
 import importlib
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from helpers.notebooks import use_test_environment
-from helpers.recordings import Recording
-from helpers.settings import RECORDINGS_DIR, REPLAY_API_KEY, REPO_ROOT
+from helpers.settings import REPO_ROOT
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 RESULTS = REPO_ROOT / "bench-results" / "latest.json"
@@ -40,87 +36,11 @@ FRACTION_FUNCTIONS = [("helpers.batch", "achieved_fraction"), ("helpers.limits",
                       ("helpers.limits", "achieved_fraction")]
 
 
-# ---- (a) latency per request --------------------------------------------------------------------------
-class _FloorHandler(BaseHTTPRequestHandler):
-    """The floor: read the request, answer fixed JSON bytes. Nothing else."""
+# ---- (a) the local server: latency per request and start-up, against its floors (tests.bench_server) ---------
+def bench_server(requests: int) -> dict[str, Any]:
+    from tests.bench_server import bench_latency, bench_startup
 
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # as the local server: no ~40 ms wait for a delayed ACK between headers and body
-    answer = b"{}"
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(self.answer)))
-        self.end_headers()
-        self.wfile.write(self.answer)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def _timed_requests(port: int, path: str, body: bytes, headers: dict[str, str], n: int) -> list[float]:
-    """n requests on one keep-alive connection; seconds each, from sending to the last byte of the answer."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    took = []
-    try:
-        for _ in range(n):
-            started = time.perf_counter()
-            conn.request("POST", path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-            took.append(time.perf_counter() - started)
-            if response.status != 200 or not data:
-                raise RuntimeError(f"POST {path} answered {response.status}: {data[:200]!r}")
-    finally:
-        conn.close()
-    return took
-
-
-def bench_latency(n: int = 2000, warmup: int = 200, rounds: int = 5) -> dict[str, Any]:
-    from helpers.server import KimiServer
-
-    recording = Recording.from_file(RECORDINGS_DIR / "lab-paraphrase.json")  # the lab's own request
-    body = json.dumps(recording.request["body"], ensure_ascii=False).encode("utf-8")
-    headers = {"Authorization": f"Bearer {REPLAY_API_KEY}", "Content-Type": "application/json"}
-    _FloorHandler.answer = json.dumps(recording.response["body"], ensure_ascii=False, separators=(",", ":")).encode()
-
-    kimi = KimiServer(mode="replay", pace=0).start()
-    floor = ThreadingHTTPServer(("127.0.0.1", 0), _FloorHandler)
-    floor.daemon_threads = True
-    threading.Thread(target=floor.serve_forever, daemon=True).start()
-    targets: dict[str, Callable[[int], list[float]]] = {
-        "floor": lambda k: _timed_requests(floor.server_address[1], "/v1/chat/completions", body, headers, k),
-        "local": lambda k: _timed_requests(kimi.port, "/v1/chat/completions", body, headers, k),
-    }
-    samples: dict[str, list[float]] = {"floor": [], "local": []}
-    try:
-        for run in targets.values():
-            run(warmup)
-        for _ in range(rounds):  # interleaved, so both meet the same machine weather
-            for name, run in targets.items():
-                samples[name] += run(n // rounds)
-    finally:
-        kimi.stop()
-        floor.shutdown()
-        floor.server_close()
-
-    def summary(values: list[float]) -> dict[str, float]:
-        return {"p50_ms": round(_percentile(values, 50) * 1000, 3), "p99_ms": round(_percentile(values, 99) * 1000, 3),
-                "mean_ms": round(statistics.fmean(values) * 1000, 3), "requests": len(values)}
-
-    floor_s, local_s = summary(samples["floor"]), summary(samples["local"])
-    return {"floor": floor_s, "local": local_s,
-            "ratio_p50": round(local_s["p50_ms"] / floor_s["p50_ms"], 2),
-            "ratio_p99": round(local_s["p99_ms"] / floor_s["p99_ms"], 2)}
+    return {"latency": bench_latency(n=requests), "startup": bench_startup()}
 
 
 # ---- (b) the notebook suite --------------------------------------------------------------------------------
@@ -208,17 +128,22 @@ def bench_rate_limit() -> dict[str, Any]:
 # ---- report ---------------------------------------------------------------------------------------------------
 def report(results: dict[str, Any]) -> str:
     lines = [f"make bench · {results['when']} · Python {results['python']} · {results['cpus']} CPUs · {results['platform']}"]
-    a = results.get("latency")
+    a = results.get("server")
     if a:
+        lat, up = a["latency"], a["startup"]
         lines += ["",
-                  f"(a) latency per request: non-stream chat completion, replay at pace 0, one keep-alive client "
-                  f"({a['local']['requests']} requests each, interleaved)",
-                  f"    {'':28}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}",
-                  f"    {'bare loopback http.server':28}{a['floor']['p50_ms']:>10.3f}{a['floor']['p99_ms']:>10.3f}"
-                  f"{a['floor']['mean_ms']:>10.3f}",
-                  f"    {'local Kimi server':28}{a['local']['p50_ms']:>10.3f}{a['local']['p99_ms']:>10.3f}"
-                  f"{a['local']['mean_ms']:>10.3f}",
-                  f"    {'ratio (local / floor)':28}{a['ratio_p50']:>9.2f}×{a['ratio_p99']:>9.2f}×"]
+                  f"(a) local server, latency per request: non-stream chat completion, replay at pace 0, one keep-alive "
+                  f"client ({lat['local']['requests']} requests each, interleaved)",
+                  f"    {'':36}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}"]
+        for key, label in (("stack", "bare app, same stack (the floor)"), ("stdlib", "bare http.server"),
+                           ("local", "local Kimi server")):
+            lines.append(f"    {label:36}{lat[key]['p50_ms']:>10.3f}{lat[key]['p99_ms']:>10.3f}{lat[key]['mean_ms']:>10.3f}")
+        lines += [f"    {'ratio local / same stack':36}{lat['ratio_p50_vs_stack']:>9.2f}×{lat['ratio_p99_vs_stack']:>9.2f}×"
+                  "   (goal ≤ 1.3×)",
+                  f"    {'ratio local / http.server':36}{lat['ratio_p50_vs_stdlib']:>9.2f}×{lat['ratio_p99_vs_stdlib']:>9.2f}×",
+                  f"    start-up: first cell's start() {up['start_ms']:.0f} ms, bare import of the stack "
+                  f"{up['stack_import_ms']:.0f} ms: {up['ratio']:.2f}× (rounds {up['ratio_range'][0]:.2f}–"
+                  f"{up['ratio_range'][1]:.2f}×; goal ≤ 1.5×)"]
     b = results.get("notebooks")
     if b:
         lines += ["", f"(b) notebook suite: {b['notebooks']} notebook(s), replay mode, fresh kernel each"]
@@ -255,8 +180,8 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, Any] = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "python": platform.python_version(),
                                "cpus": os.cpu_count(), "platform": platform.platform(terse=True)}
-    print("(a) timing the local server against a bare http.server ...", file=sys.stderr, flush=True)
-    results["latency"] = bench_latency(args.requests)
+    print("(a) timing the local server against its floors ...", file=sys.stderr, flush=True)
+    results["server"] = bench_server(args.requests)
     if not args.skip_notebooks:
         print("(b) running the notebooks, then the kernel floor ...", file=sys.stderr, flush=True)
         results["notebooks"] = bench_notebooks()
