@@ -93,7 +93,7 @@ def test_a_long_chunk_line_smuggles_nothing(server):
 
 # ---- connections: idle, slow, incomplete, too many ----------------------------------------------------------
 def test_a_thousand_idle_and_incomplete_connections_leave_room_for_a_normal_request():
-    srv = KimiServer(mode="replay", pace=0, limits=ServerLimits(head_timeout=2, body_timeout=2)).start()
+    srv = KimiServer(mode="replay", pace=0, limits=ServerLimits(head_timeout=3, body_timeout=3)).start()
     held: list[socket.socket] = []
     try:
         for i in range(1000):
@@ -103,12 +103,16 @@ def test_a_thousand_idle_and_incomplete_connections_leave_room_for_a_normal_requ
             elif i % 3 == 2:  # the first header line only
                 sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\n")
             held.append(sock)
+        deadline = time.monotonic() + 20  # held open: the server has taken every one of them in
+        while len(srv._uvicorn.server_state.connections) < len(held) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(srv._uvicorn.server_state.connections) >= len(held)
         started = time.monotonic()
         r = requests.get(srv.base_url + "/models", headers=AUTH, timeout=5)
         assert r.status_code == 200
         assert time.monotonic() - started < 1.0
         # The incomplete ones are dropped after the short timeouts (the idle ones too: they never sent a head).
-        time.sleep(3.5)
+        time.sleep(4.5)
         closed = 0
         for sock in held:
             sock.settimeout(2)
