@@ -38,6 +38,7 @@ import resource
 import socket
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -49,7 +50,8 @@ from starlette.responses import Response
 from . import upstream as up
 from .dispatch import (NOT_FOUND_BODY, SERVER_MODES, DropReply, ForwardReply, Incoming, JsonReply, Reply, ServerState,
                        StreamReply, dispatch)
-from .faults import fault_error
+from .faults import FaultCounter, fault_error
+from .limits import RateLimiter
 from .recordings import RecordingIndex
 from .redact import mask_headers, redact_query, redact_text
 from .requestlog import MAX_TEXT, RequestLog, loggable_body_and_size
@@ -161,7 +163,7 @@ class KimiServer:
         return self.state.pace
 
     # ---- life cycle ------------------------------------------------------------------------------------
-    def start(self) -> "KimiServer":
+    def start(self) -> KimiServer:
         """Serve in a background thread; returns once the server answers."""
         self._thread = threading.Thread(target=self._run, name="kimi-local-server", daemon=True)
         self._thread.start()
@@ -213,14 +215,14 @@ class KimiServer:
         self.state.reset()
 
     @property
-    def fault_counter(self):  # type: ignore[no-untyped-def]
+    def fault_counter(self) -> FaultCounter:
         return self.state.fault_counter
 
     @property
-    def limiters(self):  # type: ignore[no-untyped-def]
+    def limiters(self) -> OrderedDict[str, RateLimiter]:
         return self.state.limiters
 
-    def limiter(self, spec_text: str):  # type: ignore[no-untyped-def]
+    def limiter(self, spec_text: str) -> RateLimiter:
         return self.state.limiter(spec_text)
 
     @property
@@ -241,6 +243,7 @@ class KimiServer:
         sender = _Sender(scope, receive, send)
         try:
             declared = http_request.headers.get("content-length")
+            problem: JsonReply | None
             if declared is not None and declared.isdigit() and int(declared) > self.limits.max_body_bytes:
                 raw, problem = b"", _too_large(self.limits.max_body_bytes)
             else:
@@ -314,7 +317,7 @@ class KimiServer:
         return b"".join(chunks), None
 
     async def _answer(self, reply: Reply, request: Incoming, scope: dict[str, Any], receive: Callable,
-                      sender: "_Sender", entry: dict[str, Any] | None) -> None:
+                      sender: _Sender, entry: dict[str, Any] | None) -> None:
         if isinstance(reply, JsonReply) and reply.delay <= 0:  # the common case, without a watcher
             await sender.json(reply.status, _encoded(reply.body), reply.headers, reply.close)
             return
@@ -333,7 +336,7 @@ class KimiServer:
             else:
                 await self._forward(reply, request, scope, sender, gone, entry)
 
-    async def _stream(self, reply: StreamReply, scope: dict[str, Any], sender: "_Sender", watch: "_Watch") -> None:
+    async def _stream(self, reply: StreamReply, scope: dict[str, Any], sender: _Sender, watch: _Watch) -> None:
         events = reply.events
         if reply.ending != "done":
             content = [e for e in events if e.get("data") != "[DONE]"]
@@ -363,7 +366,7 @@ class KimiServer:
                 connection.transport.close()
         await asyncio.sleep(0)  # let the close happen before uvicorn looks at the connection again
 
-    async def _forward(self, reply: ForwardReply, request: Incoming, scope: dict[str, Any], sender: "_Sender",
+    async def _forward(self, reply: ForwardReply, request: Incoming, scope: dict[str, Any], sender: _Sender,
                        gone: asyncio.Event, entry: dict[str, Any] | None) -> None:
         assert self.forwarder is not None
         if self._hop_id in up.hops(request.headers):
@@ -392,7 +395,7 @@ class KimiServer:
             await response.aclose()
 
     async def _relay_stream(self, response: Any, reply: ForwardReply, request: Incoming, scope: dict[str, Any],
-                            sender: "_Sender", gone: asyncio.Event, entry: dict[str, Any] | None,
+                            sender: _Sender, gone: asyncio.Event, entry: dict[str, Any] | None,
                             kept: dict[str, str], started: float) -> None:
         await sender.start_stream(response.status_code, {**kept, **reply.label})
         events: list[dict[str, Any]] = []
@@ -474,13 +477,13 @@ def _encoded(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-async def _pause(seconds: float, watch: "_Watch") -> bool:
+async def _pause(seconds: float, watch: _Watch) -> bool:
     """Wait `seconds`, or less if the client leaves or the server stops; True if the answer should go on."""
     if seconds <= 0:
         return not watch.gone.is_set()
     try:
         await asyncio.wait_for(watch.stop_waiting.wait(), seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
     return not watch.stop_waiting.is_set()
 
@@ -495,7 +498,7 @@ class _Watch:
         self.stop_waiting = asyncio.Event()
         self.task: asyncio.Task | None = None
 
-    async def __aenter__(self) -> "_Watch":
+    async def __aenter__(self) -> _Watch:
         self.waiting.update((self.gone, self.stop_waiting))
         self.task = asyncio.ensure_future(self._watch())
         return self
@@ -573,7 +576,7 @@ class _Sender:
 
     async def event(self, data: Any) -> None:
         text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        await self.raw_event(f"data: {text}\n\n".encode("utf-8"))
+        await self.raw_event(f"data: {text}\n\n".encode())
 
     async def raw_event(self, block: bytes) -> None:
         await self.send({"type": "http.response.body", "body": block, "more_body": True})

@@ -46,6 +46,12 @@ class _Connection(h11.Connection):
         return event
 
 
+def _extensions(scope: Any) -> dict[str, Any]:
+    """The scope's extensions, where the protocol leaves what the application may read (ASGI's own place)."""
+    extensions: dict[str, Any] = scope.setdefault("extensions", {})
+    return extensions
+
+
 def error_body(status: int, message: str) -> bytes:
     """Kimi's error shape, for what the course server says about HTTP itself."""
     kind = "invalid_request_error" if status < 500 else "server_overloaded_error"
@@ -66,6 +72,8 @@ class CourseH11Protocol(H11Protocol):
 
     head_timeout: float = 10.0
     max_connections: int = 2000
+
+    conn: _Connection
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -115,7 +123,7 @@ class CourseH11Protocol(H11Protocol):
         super().handle_events()
         if self.cycle is not before:  # a new request's head has arrived
             self._disarm()
-            self.scope.setdefault("extensions", {})[RAW_HEADERS_EXTENSION] = self.conn.header_names
+            _extensions(self.scope)[RAW_HEADERS_EXTENSION] = self.conn.header_names
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -129,7 +137,7 @@ class CourseH11Protocol(H11Protocol):
         if in_progress and not self.cycle.more_body:
             # The whole request is here: answer it, then close (on_response_complete). An answer that would wait
             # (a slow fault, paced replay) stops waiting: a client that has closed its side has most likely left.
-            self.scope.setdefault("extensions", {})[EOF_EXTENSION] = True
+            _extensions(self.scope)[EOF_EXTENSION] = True
             self.cycle.message_event.set()
             return True
         if in_progress or self.conn.trailing_data[0].strip():
