@@ -88,7 +88,7 @@ def _timed_requests(port: int, path: str, body: bytes, headers: dict[str, str], 
 def bench_latency(n: int = 2000, warmup: int = 200, rounds: int = 5) -> dict[str, Any]:
     from helpers.server import KimiServer
 
-    recording = Recording.from_file(RECORDINGS_DIR / "lab-paraphrase.json")  # the lab's own request
+    recording = Recording.from_file(RECORDINGS_DIR / "l08-paraphrase-01.json")  # the lab's paraphrase request, with the course's model
     body = json.dumps(recording.request["body"], ensure_ascii=False).encode("utf-8")
     headers = {"Authorization": f"Bearer {REPLAY_API_KEY}", "Content-Type": "application/json"}
     _FloorHandler.answer = json.dumps(recording.response["body"], ensure_ascii=False, separators=(",", ":")).encode()
