@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .recordings import Recording, write_recording
+from .redact import redact_text, redact_value
 from .settings import RECORDINGS_DIR
 from .wire import JSON_CONTENT_TYPE, SSE_CONTENT_TYPE, kimi_headers
 
@@ -178,6 +179,28 @@ def json_answer(name: str, method: str, path: str, body: Any, answer: Any, basis
     request = {"method": method, "path": path, "body": body}
     response = {"status": 200, "headers": _headers(name, JSON_CONTENT_TYPE), "elapsed": elapsed, "body": answer}
     return Recording(name, handwritten(basis, note, shaped_after=f"{CHAT_CAPTURE} (headers only)"), request, response)
+
+
+CAPTURES_DIR = RECORDINGS_DIR.parent / "tests" / "captures"
+TRANSPORT_HEADERS = ("date", "content-length", "connection", "transfer-encoding", "server")
+
+
+def captured(name: str, capture: str, folder: Path = CAPTURES_DIR) -> Recording:
+    """A real captured exchange (tests/captures/<capture>.json), used as it is, as a recording named `name`.
+
+    Its source names the capture and where it came from; account ids are replaced by placeholders; the transport's
+    own headers (Date, Content-Length, Connection, Server) are left to the local server, which writes its own.
+    """
+    data = json.loads((folder / f"{capture}.json").read_text(encoding="utf-8"))
+    request = {"method": data["request"]["method"], "path": data["request"]["path"], "body": data["request"]["body"]}
+    response = data["response"]
+    headers = {k: redact_text(v) for k, v in (response.get("headers") or {}).items()
+               if k.lower() not in TRANSPORT_HEADERS}
+    answer = {"status": response["status"], "headers": headers, "body": redact_value(response["body"])}
+    source = {"kind": "captured", "capture": capture, **data["source"],
+              "note": "a live exchange a third party published, used as it is (account ids as placeholders); "
+                      "the local server writes its own Date, Content-Length and Server headers."}
+    return Recording(name, source, request, answer)
 
 
 HANDWRITTEN_DIR = RECORDINGS_DIR / "handwritten"
