@@ -265,7 +265,7 @@ def _kind(path: Path) -> str | None:
 
 
 def write_all(folder: Path = RECORDINGS_DIR) -> list[Path]:
-    """Write every hand-written recording, and delete hand-written files no source defines any more.
+    """Write every hand-written (and captured) recording, and delete such files no source defines any more.
 
     A live recording (source.kind "recorded") is never touched.
     """
@@ -278,7 +278,7 @@ def write_all(folder: Path = RECORDINGS_DIR) -> list[Path]:
         written.append(write_recording(folder, recording, overwrite=True))
     defined = {f"{r.name}.json" for r in recordings}
     for path in folder.glob("*.json"):
-        if path.name not in defined and not path.name.startswith(".") and _kind(path) == "handwritten":
+        if path.name not in defined and not path.name.startswith(".") and _kind(path) in ("handwritten", "captured"):
             path.unlink()
     return written
 
