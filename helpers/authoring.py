@@ -182,14 +182,18 @@ def json_answer(name: str, method: str, path: str, body: Any, answer: Any, basis
 
 
 CAPTURES_DIR = RECORDINGS_DIR.parent / "tests" / "captures"
-TRANSPORT_HEADERS = ("date", "content-length", "connection", "transfer-encoding", "server")
+# Left out of a captured answer: the transport's own headers (the local server writes its own) and the Cloudflare
+# edge's, which say nothing about the request.
+TRANSPORT_HEADERS = ("date", "content-length", "connection", "transfer-encoding", "server",
+                     "strict-transport-security", "cf-cache-status", "cf-ray")
 
 
 def captured(name: str, capture: str, folder: Path = CAPTURES_DIR) -> Recording:
     """A real captured exchange (tests/captures/<capture>.json), used as it is, as a recording named `name`.
 
     Its source names the capture and where it came from; account ids are replaced by placeholders; the transport's
-    own headers (Date, Content-Length, Connection, Server) are left to the local server, which writes its own.
+    own headers (Date, Content-Length, Connection, Server) are left to the local server, which writes its own, and
+    the Cloudflare edge's (CF-RAY, cf-cache-status, Strict-Transport-Security) are left out.
     """
     data = json.loads((folder / f"{capture}.json").read_text(encoding="utf-8"))
     request = {"method": data["request"]["method"], "path": data["request"]["path"], "body": data["request"]["body"]}
@@ -199,7 +203,8 @@ def captured(name: str, capture: str, folder: Path = CAPTURES_DIR) -> Recording:
     answer = {"status": response["status"], "headers": headers, "body": redact_value(response["body"])}
     source = {"kind": "captured", "capture": capture, **data["source"],
               "note": "a live exchange a third party published, used as it is (account ids as placeholders); "
-                      "the local server writes its own Date, Content-Length and Server headers."}
+                      "the local server writes its own Date, Content-Length and Server headers, and the Cloudflare "
+                      "edge's headers are left out."}
     return Recording(name, source, request, answer)
 
 
