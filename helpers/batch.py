@@ -17,8 +17,8 @@ the tests prove is what the learner ran.
 Example:
     >>> len(SENTENCES), PROMPT[:8]
     (50, '把这段话换个说法')
-    >>> retry_after("... max RPM: 200, please try again after 3 seconds")
-    3.0
+    >>> retry_after("... max RPM: 200, please try again after 0.25 seconds")
+    0.25
     >>> retry_after("... TPM rate limit, current:1990000, limit:2000000")
     1.0
 """
@@ -144,15 +144,19 @@ RETRY_AFTER = re.compile(r"try again after (\d+(?:\.\d+)?) seconds?")
 
 
 def retry_after(error, default=1.0):
-    """The wait a Kimi 429 asks for ("... please try again after N seconds"), in seconds."""
+    """The wait a Kimi 429 asks for, in seconds: its Retry-After header, else "... try again after N seconds"."""
+    response = getattr(error, "response", None)
+    header = response.headers.get("retry-after") if response is not None else None
+    if header:
+        return float(header)
     match = RETRY_AFTER.search(str(error))
     return float(match.group(1)) if match else default
 
 
-def send_with_retries(client, model, sentence, scale, wait_turn=None, max_attempts=100):
+def send_with_retries(client, model, sentence, wait_turn=None, max_attempts=100):
     """Send one request; after a 429 that can pass, wait as long as Kimi asks and send it again.
 
-    scale: how much faster than real time the server's clock runs (1 against the real API).
+    The wait is in real seconds, live and under a sped-up tier alike: the server scales what it announces.
     wait_turn: if given, called before every attempt, to wait for our turn (pacing, below).
     """
     outcome = Outcome(sentence)
@@ -170,7 +174,7 @@ def send_with_retries(client, model, sentence, scale, wait_turn=None, max_attemp
             outcome.error = str(error)
             if error.type not in ("rate_limit_reached_error", "engine_overloaded_error"):
                 return outcome  # e.g. exceeded_current_quota_error: waiting cannot fix an empty balance
-            time.sleep(retry_after(error) / scale * random.uniform(1.0, 1.25))  # plus jitter, as in lesson 05
+            time.sleep(retry_after(error) * random.uniform(1.0, 1.25))  # plus jitter, as in lesson 05
     return outcome
 
 
@@ -192,7 +196,7 @@ def run_paced(client, model, sentences, rpm, concurrency, scale, headroom=0.02, 
     """The best approach: start requests no faster than the RPM allows (with some headroom), never
     more threads than the concurrency limit, and retry whatever still gets a 429."""
     pacer = Pacer(60 / rpm * (1 + headroom) / scale)
-    send = lambda sentence: send_with_retries(client, model, sentence, scale, wait_turn=pacer.wait)
+    send = lambda sentence: send_with_retries(client, model, sentence, wait_turn=pacer.wait)
     return run_batch(send, sentences, workers=min(concurrency, len(sentences)), desc="paced", progress=progress)
 
 

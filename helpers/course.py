@@ -6,7 +6,8 @@
 
 `start()` reads the settings, starts the local server when the mode needs it (a free port,
 ready before it returns, gone when the kernel goes), and exports KIMI_BASE_URL,
-MOONSHOT_API_KEY and KIMI_MODEL into os.environ so `!curl` cells see them too.
+MOONSHOT_API_KEY and KIMI_MODEL into os.environ so `!curl` cells see them too, and LAB_MODEL:
+the (retired) model the original lab's requests name, for the lessons that send them as written.
 Running it twice is safe: the second call reuses what the first started.
 """
 from __future__ import annotations
@@ -18,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .faults import FAULTS
+from .lab import LAB_MODEL
 from .server import KimiServer
-from .settings import REPLAY_API_KEY, Settings, SettingsError, load_settings, repr_hiding_secrets
+from .settings import FLAGSHIP_MODEL, REPLAY_API_KEY, Settings, SettingsError, load_settings, repr_hiding_secrets
 
 
 @dataclass
@@ -42,6 +44,16 @@ class Course:
     @property
     def model(self) -> str:
         return self.settings.model
+
+    @property
+    def flagship_model(self) -> str:
+        """Kimi's flagship model (kimi-k3 since 2026-07-16); the course's own stays `model`."""
+        return FLAGSHIP_MODEL
+
+    @property
+    def lab_model(self) -> str:
+        """The model the original lab's requests name (retired on 2026-08-31)."""
+        return LAB_MODEL
 
     def summary(self) -> str:
         s = self.settings
@@ -88,6 +100,7 @@ def start(quiet: bool = False) -> Course:
     os.environ["KIMI_BASE_URL"] = _course.base_url
     os.environ["MOONSHOT_API_KEY"] = _course.api_key
     os.environ["KIMI_MODEL"] = _course.model
+    os.environ["LAB_MODEL"] = LAB_MODEL
     # `!python ...` in a notebook cell should run the kernel's own Python (the course's .venv), not another one.
     bin_dir = os.path.dirname(sys.executable)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):

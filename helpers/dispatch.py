@@ -30,8 +30,8 @@ from typing import Any, Callable, Union
 from . import faults as fault_mod
 from .limits import RateLimiter, parse_limits_spec
 from .recordings import Recording, RecordingIndex, canonical_json
-from .wire import KimiError, check_chat_request, check_messages, invalid_request, parse_bearer, parse_json_body, \
-    request_id_for
+from .wire import KimiError, check_chat_request, check_messages, invalid_request, kimi_headers, parse_bearer, \
+    parse_json_body
 
 SERVER_MODES = ("replay", "record", "passthrough")
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
@@ -42,9 +42,12 @@ MAX_LIMITERS = 64  # distinct /limits/<spec> kept; the least recently used is fo
 # Kimi's gateway answer for a path that is not part of the API.
 NOT_FOUND_BODY = {"code": 5, "error": "url.not_found", "message": "没找到对象", "scode": "0x5", "status": False}
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-# Endpoints the replay server answers even when nothing is recorded for them (a clear miss, not the gateway 404).
+# Endpoints the replay server answers even when nothing is recorded for them (a clear miss, not the gateway 404):
+# the ones the course uses, and the documented ones it does not teach (files, context caching), whose paths the real
+# service has, so the gateway's "url.not_found" would mislead.
 REPLAYED_ENDPOINTS = ("/v1/chat/completions", "/v1/tokenizers/estimate-token-count", "/v1/models",
                       "/v1/users/me/balance")
+DOCUMENTED_ENDPOINTS = REPLAYED_ENDPOINTS + ("/v1/files", "/v1/caching")
 
 
 # ---- the request, as a value ----------------------------------------------------------------------------
@@ -213,8 +216,8 @@ class ServerState:
 
 # ---- the policies ---------------------------------------------------------------------------------------
 def error_reply(err: KimiError, request: Incoming, extra: dict[str, str] | None = None) -> JsonReply:
-    return JsonReply(err.status, err.body(),
-                     {**(extra or {}), "Msh-Request-Id": request_id_for(request.path + err.message)})
+    """An error with the headers a real one carries (Msh-Request-Id, the trace headers, any cooldown headers)."""
+    return JsonReply(err.status, err.body(), {**kimi_headers(request.path + err.message, err.headers), **(extra or {})})
 
 
 def gateway_not_found(request: Incoming) -> JsonReply:
@@ -302,8 +305,8 @@ def fault_reply(fault: fault_mod.FaultSpec, request: Incoming, state: ServerStat
     label = {"X-Simulated-Fault": fault.name}
     if fault.name in fault_mod.STATUS_FAULTS:
         err = fault_mod.fault_error(fault.name)
-        return JsonReply(err.status, err.body(),
-                         {**label, "Msh-Request-Id": request_id_for(fault.spec + request.route.api_path)})
+        return JsonReply(err.status, err.body(), {**kimi_headers(fault.spec + request.route.api_path, err.headers),
+                                                  **label})
     if fault.name == "slow":
         return None
     if fault.name == "disconnect" and not is_stream_request(request):
@@ -355,9 +358,13 @@ def find_recording(request: Incoming, state: ServerState) -> Recording:
     if recording is not None:
         return recording
     nearest, diffs = state.index.nearest(method, path, body)
-    if not chat and nearest is None and path not in REPLAYED_ENDPOINTS:
+    if not chat and nearest is None and not _documented(path):
         raise _GatewayNotFound()
     raise miss_error(method, path, nearest, diffs)
+
+
+def _documented(path: str) -> bool:
+    return any(path == known or path.startswith(known + "/") for known in DOCUMENTED_ENDPOINTS)
 
 
 class _GatewayNotFound(Exception):

@@ -27,9 +27,9 @@ from .wire import KimiError
 ACCOUNT = "org-course<ak-course>"  # placeholder ids in the place Kimi names your account
 
 FAULTS: dict[str, str] = {
-    "rate_limit": "429 rate_limit_reached_error: the account's RPM was reached (says when to retry)",
-    "concurrency": "429 rate_limit_reached_error: too many requests in flight (says when to retry)",
-    "overloaded": "429 engine_overloaded_error: Kimi is busy; retrying later can succeed",
+    "rate_limit": "429 rate_limit_reached_error: the account's RPM was reached (says when to retry, also in Retry-After)",
+    "concurrency": "429 rate_limit_reached_error: too many requests in flight (says when to retry, also in Retry-After)",
+    "overloaded": "429 engine_overloaded_error: Kimi is busy; retrying later can succeed (no Retry-After)",
     "quota": "429 exceeded_current_quota_error: the balance is used up; retrying cannot succeed",
     "server_error": "500 unexpected_output: an internal error on Kimi's side",
     "slow": "answers normally, but only after a delay (slow-5s waits 5 seconds)",
@@ -92,16 +92,42 @@ class FaultCounter:
             self._counts.clear()
 
 
-def fault_error(name: str, retry_after: int = 1) -> KimiError:
-    """The Kimi error a status fault answers with (messages as in Kimi's error table)."""
+def cooldown_headers(seconds: float) -> dict[str, str]:
+    """The three headers every real RPM 429 carries, all saying the wait the message names.
+
+    Seen on each of about 20 RPM 429s in the probe log (real_429_rate_limit_rpm): Retry-After: 1, X-Retry-After: 1,
+    Msh-Cooldown-Seconds: 1. The openai SDK honours Retry-After (it waits that long before its own retry).
+
+    Example:
+        >>> cooldown_headers(1)
+        {'Msh-Cooldown-Seconds': '1', 'Retry-After': '1', 'X-Retry-After': '1'}
+    """
+    text = format_seconds(seconds)
+    return {"Msh-Cooldown-Seconds": text, "Retry-After": text, "X-Retry-After": text}
+
+
+def format_seconds(seconds: float) -> str:
+    """A wait as the service writes it: whole seconds as "1"; a sped-up clock's fraction as "0.25"."""
+    return f"{seconds:.3g}"
+
+
+def fault_error(name: str, retry_after: float = 1) -> KimiError:
+    """The Kimi error a status fault answers with.
+
+    rate_limit is the real RPM 429 (real_429_rate_limit_rpm: its message, account ids as placeholders, and its cooldown
+    headers); overloaded is the real engine_overloaded 429 (real_429_engine_overloaded: no cooldown headers). The
+    concurrency, quota and server_error answers follow Kimi's error table: no exchange of them was found, and the
+    headers given to concurrency (the RPM 429's, as its message also names a wait) are inferred.
+    """
+    wait = format_seconds(retry_after)
     if name == "rate_limit":
         return KimiError(429, "rate_limit_reached_error",
                          f"Your account {ACCOUNT} request reached organization max RPM: 3, "
-                         f"please try again after {retry_after} seconds")
+                         f"please try again after {wait} seconds", cooldown_headers(retry_after))
     if name == "concurrency":
         return KimiError(429, "rate_limit_reached_error",
                          f"Your account {ACCOUNT} request reached organization max concurrency: 1, "
-                         f"please try again after {retry_after} seconds")
+                         f"please try again after {wait} seconds", cooldown_headers(retry_after))
     if name == "overloaded":
         return KimiError(429, "engine_overloaded_error", "The engine is currently overloaded, please try again later")
     if name == "quota":

@@ -9,23 +9,30 @@ with Kimi's messages, for every request sent under
 
 How it counts (Kimi does not publish how it counts a minute, so these are choices, made strict):
 - Concurrency: at most `concurrency` requests being answered at once; one more gets
-  "... max concurrency: N, please try again after 1 seconds".
+  "... max concurrency: N, please try again after 1 seconds" (Kimi's error table; not seen live).
 - RPM, spread evenly: each request is due 60/RPM seconds after the one before (tier1: every 0.3 s),
   and may arrive up to half of that early, so that a few milliseconds of jitter don't turn away a
   client that paces itself (the generic cell rate algorithm with a tolerance of half an interval).
-  Earlier than that gets "... max RPM: N, please try again after W seconds", W the wait rounded up
-  to whole seconds (at least 1), as Kimi words it. So a burst gets one request through, two requests
+  Earlier than that gets "... max RPM: N, please try again after 1 seconds". The real service names
+  one second whatever the tier (a cooldown, not the time to the next free slot: a tier0 account with
+  RPM 3 was told "after 1 seconds" about 20 times running, 2026-09), so a client that waits only that
+  long may be refused again, as it would be live. So a burst gets one request through, two requests
   are never admitted closer than half an interval apart, and no minute admits more than RPM + 1.
-  (Counting RPM per whole minute instead would let tier1 send 200 requests at once.)
 - TPM, over a sliding minute: a request's tokens (its recorded usage.total_tokens, or an estimate)
   count from the moment it is admitted; over the limit gets Kimi's TPM message, which names no wait.
+- The headers: a 429 that names a wait (RPM, concurrency) carries Retry-After, X-Retry-After and
+  Msh-Cooldown-Seconds with that wait, as every real RPM 429 does (for concurrency that is inferred);
+  the TPM 429 carries none (inferred: no TPM 429 was seen).
 - Refused requests are not counted against any limit (Kimi does not say whether they are).
 - Limits are kept per tier spec, shared by every client of the server, as an account's are.
 
 Time can be scaled so a lesson runs in seconds: with x10 the server's clock runs ten times faster.
-Everything the server says is in its own (simulated) seconds: the limits, the wait in a 429 message,
-and how long recorded answers take (a non-streamed answer arrives after elapsed/scale real seconds).
-A client that is told "try again after 1 seconds" should sleep 1/scale real seconds.
+The limits stay the tier's own, per simulated minute (tier1-x10 admits 200 requests per 6 real
+seconds), and recorded answers take elapsed/scale real seconds. The wait a 429 announces is scaled
+to real seconds: the service's 1-second cooldown divided by the scale, in the message and in the
+three headers alike ("please try again after 0.1 seconds", Retry-After: 0.1 at x10; exactly Kimi's
+"1" at x1). So a client that honours the announced wait, as the openai SDK does with Retry-After,
+waits as long as it would against Kimi, on the sped-up clock, without knowing the scale.
 
 Example:
     >>> TIERS["tier1"]
@@ -55,14 +62,13 @@ tier1 (one request due every 0.3 s, up to 0.15 s early), on a clock we set by ha
 """
 from __future__ import annotations
 
-import math
 import re
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 
-from .faults import ACCOUNT
+from .faults import ACCOUNT, cooldown_headers, format_seconds
 from .wire import KimiError
 
 
@@ -85,6 +91,7 @@ TIERS = {
 }
 
 TOLERANCE = 0.5  # how early a request may arrive, in intervals (60/RPM seconds)
+COOLDOWN_SECONDS = 1.0  # the wait a real RPM 429 names, whatever the tier
 
 _SPEC = re.compile(r"^(?P<tier>tier[0-5])(?:-x(?P<scale>\d+(?:\.\d+)?))?$")
 MAX_SCALE = 1000.0  # beyond this the server's own overhead is larger than the intervals it enforces
@@ -125,6 +132,11 @@ class RateLimiter:
         self.admitted = 0
         self.refused = 0
 
+    @property
+    def announced_wait(self) -> float:
+        """The wait a 429 names, in real seconds: Kimi's 1-second cooldown on the sped-up clock."""
+        return COOLDOWN_SECONDS / self.scale
+
     def now(self) -> float:
         return self._clock() * self.scale
 
@@ -132,17 +144,18 @@ class RateLimiter:
         """Take a slot or raise the 429 Kimi would send. Call release() when the answer is done."""
         with self._lock:
             now = self.now()
+            wait = self.announced_wait
             if self._in_flight >= self.tier.concurrency:
                 self.refused += 1
                 raise KimiError(429, "rate_limit_reached_error",
                                 f"Your account {ACCOUNT} request reached organization max concurrency: "
-                                f"{self.tier.concurrency}, please try again after 1 seconds")
+                                f"{self.tier.concurrency}, please try again after {format_seconds(wait)} seconds",
+                                cooldown_headers(wait))
             if now < self._next_slot - self.tolerance:
                 self.refused += 1
-                wait = max(1, math.ceil(self._next_slot - self.tolerance - now))
                 raise KimiError(429, "rate_limit_reached_error",
                                 f"Your account {ACCOUNT} request reached organization max RPM: {self.tier.rpm}, "
-                                f"please try again after {wait} seconds")
+                                f"please try again after {format_seconds(wait)} seconds", cooldown_headers(wait))
             while self._tokens and self._tokens[0][0] <= now - 60:
                 self._tokens.popleft()
             used = sum(n for _, n in self._tokens)

@@ -26,7 +26,8 @@ from .redact import SECRET_HEADERS, redact_query, redact_text, redact_value
 # Response headers worth keeping from the real service. Anything else (cookies,
 # account ids such as Msh-Uid / Msh-Gid, CDN noise) is dropped when recording.
 KEPT_RESPONSE_HEADERS = ("content-type", "msh-request-id", "server-timing", "msh-trace-mode", "x-msh-trace-id",
-                         "retry-after", "x-retry-after", "msh-cooldown-seconds", "msh-context-cache-token-saved")
+                         "retry-after", "x-retry-after", "msh-cooldown-seconds", "msh-context-cache-token-saved",
+                         "vary")
 STALE_TEMP_SECONDS = 60  # a .tmp-*.json this old is left over from a write that was killed
 
 

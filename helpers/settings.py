@@ -25,6 +25,8 @@ RECORDINGS_DIR = REPO_ROOT / "recordings"
 DEFAULT_BASE_URL = "https://api.moonshot.cn/v1"
 INTERNATIONAL_BASE_URL = "https://api.moonshot.ai/v1"
 DEFAULT_MODEL = "kimi-k2.6"
+# Kimi's flagship since 2026-07-16 (thinking always on, sampling fixed): lesson 07 shows two real answers of it.
+FLAGSHIP_MODEL = "kimi-k3"
 MODES = ("live", "replay", "record")
 
 # The key the local server accepts in replay mode. It is not a secret and never

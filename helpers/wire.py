@@ -20,16 +20,31 @@ from typing import Any
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 SSE_CONTENT_TYPE = "text/event-stream"
 
-# Models whose sampling parameters are fixed (platform docs, "model parameter reference").
-FIXED_PARAMETER_MODELS = ("kimi-k2.5", "kimi-k2.6")
+# The sampling values each served model fixes: any other value is a 400 "invalid <name>: only <v> is allowed for this
+# model". Seen for kimi-k3 in the probe log (leandromineti/ai-assisted-coding probes/raw/kimi.jsonl, 2026-09-01/02):
+# temperature 1, top_p 0.95, presence_penalty 0, frequency_penalty 0, logprobs false. For kimi-k2.6 the platform's
+# "model parameter reference" documents the same values (temperature 0.6 with thinking off); n 1 is documented, not seen
+# (n=1 was accepted live). The kimi-k2.7-code models are assumed to follow kimi-k2.6: no exchange with them was found.
+FIXED_SAMPLING = {"top_p": 0.95, "n": 1, "presence_penalty": 0, "frequency_penalty": 0, "logprobs": False}
+ALWAYS_THINKING_MODELS = ("kimi-k3",)  # thinking cannot be turned off: temperature stays 1
+FIXED_PARAMETER_MODELS = ("kimi-k3", "kimi-k2.7-code", "kimi-k2.7-code-highspeed", "kimi-k2.6")
+TOOL_TYPES = ("function", "plugin")
+
+# The headers the real service (api.moonshot.ai, 2026) puts on every answer, besides Content-Type, in the order seen:
+# Server-Timing first, then its own headers sorted by name (real_200_chat_nonstream_kimi_k3 and the probe log).
+SERVER_TIMING_AI = 'cfCacheStatus;desc="DYNAMIC"'
 
 
 class KimiError(Exception):
-    """An error the server answers with Kimi's body shape {"error": {"message", "type"}}."""
+    """An error the server answers with Kimi's body shape {"error": {"message", "type"}}.
 
-    def __init__(self, status: int, type_: str, message: str):
+    `headers` are the extra response headers the real service sends with it (the cooldown headers of an RPM 429).
+    """
+
+    def __init__(self, status: int, type_: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.type, self.message = status, type_, message
+        self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.type}}
@@ -40,9 +55,35 @@ def invalid_request(details: str) -> KimiError:
 
 
 def request_id_for(text: str) -> str:
-    """A stable id shaped like Kimi's Msh-Request-Id (UUID v1 style), derived from the request."""
+    """A stable id shaped like Kimi's Msh-Request-Id, derived from the request.
+
+    Real ids are UUID version 1 ("f1f0641d-a608-11f1-88e1-eaf9ba74c120": version digit 1, RFC 4122 variant 8-b).
+
+    Example:
+        >>> import uuid
+        >>> u = uuid.UUID(request_id_for("x"))
+        >>> (u.version, u.variant == uuid.RFC_4122)
+        (1, True)
+    """
     h = hashlib.sha256(text.encode()).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-11ef-{h[12:16]}-{h[16:28]}"
+    return f"{h[:8]}-{h[8:12]}-11f1-{'89ab'[int(h[12], 16) % 4]}{h[13:16]}-{h[16:28]}"
+
+
+def trace_id_for(text: str) -> str:
+    """A stable X-Msh-Trace-Id: 32 lower-case hex digits, as real answers carry."""
+    return hashlib.sha256(("trace:" + text).encode()).hexdigest()[:32]
+
+
+def kimi_headers(seed: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The headers a real answer carries (Content-Type aside), with `extra` ones (cooldowns, cache savings) in place.
+
+    Example:
+        >>> list(kimi_headers("x", {"Retry-After": "1"}))
+        ['Server-Timing', 'Msh-Request-Id', 'Msh-Trace-Mode', 'Retry-After', 'Vary', 'X-Msh-Trace-Id']
+    """
+    own = {"Msh-Request-Id": request_id_for(seed), "Msh-Trace-Mode": "on", "Vary": "Origin",
+           "X-Msh-Trace-Id": trace_id_for(seed), **(extra or {})}
+    return {"Server-Timing": SERVER_TIMING_AI, **{name: own[name] for name in sorted(own)}}
 
 
 def parse_bearer(header: str | None) -> str | None:
@@ -146,35 +187,70 @@ def check_messages(body: dict[str, Any]) -> None:
 
 
 def check_chat_request(body: Any, known_models: list[str]) -> None:
-    """Raise KimiError for what the real service rejects before it runs the model."""
+    """Raise KimiError for what the real service rejects before it runs the model.
+
+    Each message below is the real one, from the probe log (kimi-k3, 2026-09), except where a comment says otherwise.
+    """
     if not isinstance(body, dict):
         raise invalid_request("the request body must be a JSON object")
     check_messages(body)
     model = body["model"]
-    if known_models and model not in known_models:
+    if known_models and model not in known_models:  # a retired model too (moonshot-v1-*, kimi-k2.5 since 2026-08-31)
         raise KimiError(404, "resource_not_found_error", f"Not found the model {model} or Permission denied")
     if "stream" in body and not isinstance(body["stream"], bool):
-        raise invalid_request("stream must be true or false")
+        raise invalid_request("stream must be true or false")  # not seen: worded after "Invalid request: ..."
     temperature = body.get("temperature")
     if temperature is not None and not _is_number(temperature):
-        raise invalid_request("temperature must be a number")
+        raise invalid_request("temperature must be a number")  # not seen
     n = body.get("n")
     if n is not None and (not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 5):
-        raise invalid_request("n must be an integer between 1 and 5")
+        raise invalid_request("n must be an integer between 1 and 5")  # documented range; the message is not seen
+    if body.get("logit_bias") is not None:
+        raise invalid_request("logit_bias is not supported yet")
+    if body.get("top_logprobs") is not None and body.get("logprobs") is not True:
+        raise invalid_request("logprobs must be set to true if top_logprobs is used")
+    _check_tools(body.get("tools"))
     if model.startswith(FIXED_PARAMETER_MODELS):
-        _check_fixed_parameters(body)
+        _check_fixed_parameters(body, model)
         return
+    # A model outside the four served today (a recording's own list may name others): the documented ranges.
     if temperature is not None and not 0 <= temperature <= 1:
         raise invalid_request(f"temperature must be between 0 and 1, got {temperature}")
     if n is not None and n > 1 and (temperature is None or temperature <= 0.001):
         raise invalid_request("when temperature is close to 0, n must be 1")
 
 
-def _check_fixed_parameters(body: dict[str, Any]) -> None:
+def _check_tools(tools: Any) -> None:
+    if tools is None:
+        return
+    if not isinstance(tools, list):
+        raise invalid_request("tools must be a list")  # not seen
+    for tool in tools:
+        kind = tool.get("type", "") if isinstance(tool, dict) else ""
+        if kind not in TOOL_TYPES:
+            raise invalid_request(f"unknown tool type: {kind if isinstance(kind, str) else ''}, "
+                                  f"currently only {' and '.join(TOOL_TYPES)} are supported")
+
+
+def _format_allowed(value: Any) -> str:
+    return "false" if value is False else "true" if value is True else f"{value:g}"
+
+
+def thinking_enabled(body: dict[str, Any], model: str) -> bool:
+    """Whether the model thinks for this request: always for kimi-k3, unless turned off for the others."""
+    if model.startswith(ALWAYS_THINKING_MODELS):
+        return True
     thinking = body.get("thinking")
-    enabled = not (isinstance(thinking, dict) and thinking.get("type") == "disabled")
-    fixed = {"temperature": 1 if enabled else 0.6, "top_p": 0.95, "n": 1, "presence_penalty": 0, "frequency_penalty": 0}
+    return not (isinstance(thinking, dict) and thinking.get("type") == "disabled")
+
+
+def _check_fixed_parameters(body: dict[str, Any], model: str) -> None:
+    fixed = {"temperature": 1 if thinking_enabled(body, model) else 0.6, **FIXED_SAMPLING}
     for name, allowed in fixed.items():
         value = body.get(name)
-        if value is not None and value != allowed:
-            raise KimiError(400, "invalid_request_error", f"invalid {name}: only {allowed} is allowed for this model")
+        if value is None:
+            continue
+        differs = value is not allowed if isinstance(allowed, bool) else (isinstance(value, bool) or value != allowed)
+        if differs:
+            raise KimiError(400, "invalid_request_error",
+                            f"invalid {name}: only {_format_allowed(allowed)} is allowed for this model")

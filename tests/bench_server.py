@@ -122,7 +122,7 @@ def _summary(values: list[float]) -> dict[str, float]:
 def bench_latency(n: int = 3000, warmup: int = 300, rounds: int = 6) -> dict[str, Any]:
     from helpers.server import KimiServer
 
-    recording = Recording.from_file(RECORDINGS_DIR / "lab-paraphrase.json")  # the lab's own request
+    recording = Recording.from_file(RECORDINGS_DIR / "l08-paraphrase-01.json")  # the lab's paraphrase request, with the course's model
     body = json.dumps(recording.request["body"], ensure_ascii=False).encode("utf-8")
     headers = {"Authorization": f"Bearer {REPLAY_API_KEY}", "Content-Type": "application/json"}
     answer = recording.encoded_body()

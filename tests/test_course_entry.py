@@ -21,14 +21,14 @@ import requests
 from helpers.recordings import Recording, write_recording
 from helpers.settings import DEFAULT_BASE_URL, DEFAULT_MODEL, RECORDINGS_DIR, REPLAY_API_KEY
 
-HELLO = json.loads((RECORDINGS_DIR / "lab-hello-lilei.json").read_text(encoding="utf-8"))
+HELLO = json.loads((RECORDINGS_DIR / "l01-hello-lilei.json").read_text(encoding="utf-8"))
 FAKE_KEY = "test-live-key-not-real-0000"
 
 
 @pytest.fixture(scope="module")
 def recordings(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("recordings")
-    for name in ("lab-hello-lilei", "models-list", "balance"):
+    for name in ("l01-hello-lilei", "models-list", "balance"):
         write_recording(folder, Recording.from_file(RECORDINGS_DIR / f"{name}.json"))
     return folder
 
@@ -119,7 +119,7 @@ def test_start_in_replay_mode(tmp_path, recordings):
     assert r["hello"] == HELLO["response"]["body"]["choices"][0]["message"]["content"]
     assert [(e["method"], e["path"], e["status"]) for e in r["log"]] == [
         ("GET", "/v1/models", 200), ("POST", "/v1/chat/completions", 200)]
-    assert r["last"] == r["log"][-1] and r["last"]["recording"] == "lab-hello-lilei"
+    assert r["last"] == r["log"][-1] and r["last"]["recording"] == "l01-hello-lilei"
     assert REPLAY_API_KEY not in json.dumps(r["log"])
     assert {k.lower(): v for k, v in r["last"]["headers"].items()}["authorization"] == "Bearer ***"
     assert r["after_clear"] == []

@@ -14,7 +14,7 @@ from helpers.settings import RECORDINGS_DIR, REPLAY_API_KEY
 PORT = 8123
 HOST = ("Host", f"127.0.0.1:{PORT}")
 AUTH = ("Authorization", f"Bearer {REPLAY_API_KEY}")
-PARAPHRASE = Recording.from_file(RECORDINGS_DIR / "lab-paraphrase.json")
+PARAPHRASE = Recording.from_file(RECORDINGS_DIR / "l08-paraphrase-01.json")
 INDEX = RecordingIndex.load(RECORDINGS_DIR)
 
 
@@ -38,7 +38,7 @@ def test_routes():
 
 def test_a_recorded_request_replays_its_recording():
     reply = dispatch(request(body=PARAPHRASE.request["body"]), state())
-    assert isinstance(reply, JsonReply) and reply.status == 200 and reply.recording == "lab-paraphrase"
+    assert isinstance(reply, JsonReply) and reply.status == 200 and reply.recording == "l08-paraphrase-01"
     assert json.loads(reply.body) == PARAPHRASE.response["body"]
 
 

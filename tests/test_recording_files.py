@@ -22,8 +22,9 @@ def test_no_two_recordings_answer_the_same_request():
 def test_every_recording_says_where_it_came_from():
     for rec in INDEX.all():
         kind = rec.source.get("kind")
-        assert kind in ("recorded", "handwritten"), f"{rec.name}: source.kind {kind!r}"
-        needed = ("host", "recorded_at") if kind == "recorded" else ("basis", "note")
+        assert kind in ("recorded", "handwritten", "captured"), f"{rec.name}: source.kind {kind!r}"
+        needed = {"recorded": ("host", "recorded_at"), "handwritten": ("basis", "note", "shaped_after"),
+                  "captured": ("capture", "captured_at")}[kind]
         assert all(rec.source.get(k) for k in needed), f"{rec.name}: a {kind} recording needs {needed}"
 
 
@@ -35,7 +36,7 @@ def test_no_secret_or_account_headers():
 
 
 def test_hand_written_files_match_their_sources():
-    on_disk = {r.name: r for r in INDEX.all() if r.source.get("kind") == "handwritten"}
+    on_disk = {r.name: r for r in INDEX.all() if r.source.get("kind") in ("handwritten", "captured")}
     from_sources = {r.name: r for r in load_sources()}
     assert set(on_disk) == set(from_sources), "run `python -m helpers.authoring` to bring recordings/ up to date"
     for name, rec in from_sources.items():

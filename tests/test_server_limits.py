@@ -26,7 +26,7 @@ from helpers.server import KimiServer, ServerLimits
 from helpers.settings import RECORDINGS_DIR, REPLAY_API_KEY
 
 AUTH = {"Authorization": f"Bearer {REPLAY_API_KEY}"}
-PARAPHRASE = Recording.from_file(RECORDINGS_DIR / "lab-paraphrase.json")
+PARAPHRASE = Recording.from_file(RECORDINGS_DIR / "l08-paraphrase-01.json")
 CHAT_BODY = PARAPHRASE.request["body"]
 
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from helpers.authoring import chat
 from helpers.recordings import Recording, write_recording
 from helpers.server import NOT_FOUND_BODY, KimiServer
-from helpers.settings import RECORDINGS_DIR, REPLAY_API_KEY
+from helpers.settings import DEFAULT_MODEL, RECORDINGS_DIR, REPLAY_API_KEY
 
 TIMEOUT = 10  # seconds: no single exchange may take longer
 AUTH = f"Bearer {REPLAY_API_KEY}"
@@ -34,8 +34,8 @@ def _load(name: str) -> Recording:
     return Recording.from_file(RECORDINGS_DIR / f"{name}.json")
 
 
-PARAPHRASE = _load("lab-paraphrase")  # the lab's own requests: stable recordings this file relies on
-HELLO = _load("lab-hello-lilei")
+PARAPHRASE = _load("l08-paraphrase-01")  # the lab's own requests: stable recordings this file relies on
+HELLO = _load("l01-hello-lilei")
 MODELS = _load("models-list")
 BALANCE = _load("balance")
 
@@ -375,7 +375,7 @@ def _expected_exchanges() -> list[tuple[str, str, dict | None, str, int, dict]]:
         ("POST", "/v1/chat/completions", HELLO.request["body"], "Bearer wrong-key", 401,
          {"error": {"message": "Invalid Authentication", "type": "invalid_authentication_error"}}),
         ("POST", "/v1/chat/completions", hot, AUTH, 400,
-         {"error": {"message": "Invalid request: temperature must be between 0 and 1, got 1.5",
+         {"error": {"message": "invalid temperature: only 1 is allowed for this model",
                     "type": "invalid_request_error"}}),
     ]
 
@@ -437,8 +437,7 @@ def test_answers_are_not_held_back_by_nagle(server):
 
 
 # ---- a client that leaves mid-stream --------------------------------------------------------------------
-STREAM_BODY = {"model": "moonshot-v1-8k", "messages": [{"role": "user", "content": "数到二十"}],
-               "temperature": 0.3, "stream": True}
+STREAM_BODY = {"model": DEFAULT_MODEL, "messages": [{"role": "user", "content": "数到二十"}], "stream": True}
 STREAM_TEXT = "，".join(str(i) for i in range(1, 21)) + "。" + "这就是从一数到二十，每个数之间用逗号隔开。" * 3
 
 

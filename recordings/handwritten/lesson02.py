@@ -18,7 +18,13 @@ from helpers.settings import DEFAULT_MODEL
 ASK_NAME = "我叫什么名字？"
 SUMMARIZE = "用一句话总结我们刚才的对话。"
 
-WHAT_CAN_YOU_DO_REPLY = reply_of(recording_named("lab", "article-what-can-you-do"))["content"]  # the article's answer
+WHAT_CAN_YOU_DO_REPLY = ("我是Kimi，可以帮你做很多事情：\n"
+                         "1. 回答问题：科学、历史、技术等各类知识。\n"
+                         "2. 写作辅助：写文章、改写润色、翻译中英文内容。\n"
+                         "3. 阅读理解：总结长文档、提取要点。\n"
+                         "4. 编程帮助：解释代码、查找错误、写示例程序。\n"
+                         "5. 学习规划：制定计划、出练习题。\n"
+                         "有什么想让我帮忙的，直接告诉我吧！")
 NAME_REPLY = "你叫李雷。"
 SUMMARY_REPLY = "你是李雷，先问我1+1等于多少（答案是2），然后问我你叫什么名字。"
 

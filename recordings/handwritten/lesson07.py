@@ -4,7 +4,7 @@ asked without its history, token estimates for two message lists, and the 400 pa
 Token counts follow helpers.authoring's estimate, so a token estimate for a message list equals the
 prompt_tokens a chat recording reports for the same list (as the real endpoint is meant to).
 """
-from helpers.authoring import chat, error, json_answer, prompt_tokens_for
+from helpers.authoring import captured, chat, error, json_answer, prompt_tokens_for
 from helpers.settings import DEFAULT_MODEL
 from helpers.lab import LAB_SYSTEM_PROMPT
 
@@ -41,12 +41,20 @@ TURNS = [
 
 
 def _conversation():
-    """One chat recording per turn, each sent with the whole history so far."""
-    recordings, history = [], [SYSTEM]
+    """One chat recording per turn, each sent with the whole history so far.
+
+    From the second turn on, the previous request is the start of this one, and Kimi's automatic cache has it: the
+    answer reports those tokens as cached (usage.cached_tokens, prompt_tokens_details.cached_tokens and the header
+    Msh-Context-Cache-Token-Saved), as real_200_chat_cache_hit_kimi_k3 does. How much a real cache keeps is not
+    documented; the whole previous request is the best case.
+    """
+    recordings, history, previous = [], [SYSTEM], None
     for n, (question, answer, reasoning, elapsed) in enumerate(TURNS, start=1):
         history = history + [{"role": "user", "content": question}]
+        cached = prompt_tokens_for(previous) if previous else 0
         recordings.append(chat(f"l07-turn-{n}", {"model": MODEL, "messages": history}, answer,
-                               reasoning=reasoning, elapsed=elapsed))
+                               reasoning=reasoning, elapsed=elapsed, cached_tokens=cached))
+        previous = history
         history = history + [{"role": "assistant", "content": answer}]
     return recordings, history
 
@@ -74,4 +82,11 @@ RECORDINGS = CONVERSATION + [
     # §4: asking for a reply as long as the whole context window leaves no room for the question.
     error("l07-context-limit", {"model": MODEL, "messages": TOO_LONG_MESSAGES, "max_completion_tokens": 262144},
           400, "invalid_request_error", "Your request exceeded model token limit : 262144"),
+]
+
+# §6: two real answers of kimi-k3, captured live (tests/captures/), used as they are: thinking that used up all of
+# max_tokens (an empty answer), and a cache hit.
+RECORDINGS += [
+    captured("l07-real-thinking-used-max-tokens", "real_200_chat_nonstream_kimi_k3"),
+    captured("l07-real-cache-hit", "real_200_chat_cache_hit_kimi_k3"),
 ]
