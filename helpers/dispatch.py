@@ -109,13 +109,14 @@ class Incoming:
                 error = exc
         return cls(method, path, query, tuple(headers or ()), raw, route_for(path), body, error, http_version)
 
+    def __post_init__(self) -> None:
+        # a repeated header: the last value wins
+        object.__setattr__(self, "_by_name", {key.lower(): value for key, value in self.headers})
+
     def header(self, name: str) -> str | None:
         """The last value of a header, whatever the case of its name."""
-        return self._headers_by_name.get(name.lower())
-
-    @functools.cached_property
-    def _headers_by_name(self) -> dict[str, str]:
-        return {key.lower(): value for key, value in self.headers}  # a repeated header: the last value wins
+        by_name: dict[str, str] = self._by_name  # type: ignore[attr-defined]
+        return by_name.get(name.lower())
 
     def json_body(self, required: bool) -> Any:
         """The parsed body; raises the 400 for a body that isn't JSON (or is missing when required)."""

@@ -444,6 +444,7 @@ class KimiServer:
             entry["recording"] = name
 
 
+_FRAMING_HEADERS = ("content-type", "content-length", "transfer-encoding", "connection", "server", "date")
 _date_cache: tuple[int, bytes] = (0, b"")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -548,29 +549,31 @@ class _Sender:
         return self._status != 0
 
     @staticmethod
-    def _head(headers: dict[str, str], content_type: str) -> list[tuple[bytes, bytes]]:
-        out = [(b"Server", SERVER_NAME.encode()), (b"Date", _http_date())]
-        given = {k.lower() for k in headers}
-        if "content-type" not in given:
-            out.append((b"Content-Type", content_type.encode()))
+    def _head(headers: dict[str, str], content_type: str, framing: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        """The response head in the real service's order: Date, Content-Type, the framing (Content-Length or
+        Transfer-Encoding, Connection), the answer's own headers, and Server last (there, Cloudflare's)."""
         for name, value in headers.items():
-            if name.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
+            if name.lower() == "content-type":
+                content_type = value
+        out = [(b"Date", _http_date()), (b"Content-Type", content_type.encode("latin-1", errors="replace")), *framing]
+        for name, value in headers.items():
+            if name.lower() not in _FRAMING_HEADERS:
                 out.append((name.encode("latin-1"), value.encode("latin-1", errors="replace")))
+        out.append((b"Server", SERVER_NAME.encode()))
         return out
 
     async def json(self, status: int, data: bytes, headers: dict[str, str], close: bool = False,
                    content_type: str | None = None) -> None:
         response = Response(data, status_code=status)
-        head = self._head(headers, content_type or JSON_CONTENT_TYPE)
-        head.append((b"Content-Length", str(len(response.body)).encode()))
+        framing = [(b"Content-Length", str(len(response.body)).encode())]
         if close:
-            head.append((b"Connection", b"close"))
-        response.raw_headers = head
+            framing.append((b"Connection", b"close"))
+        response.raw_headers = self._head(headers, content_type or JSON_CONTENT_TYPE, framing)
         self.status = status
         await response(self.scope, self.receive, self.send)
 
     async def start_stream(self, status: int, headers: dict[str, str]) -> None:
-        head = self._head(headers, SSE_CONTENT_TYPE) + [(b"Transfer-Encoding", b"chunked")]
+        head = self._head(headers, SSE_CONTENT_TYPE, [(b"Transfer-Encoding", b"chunked")])
         self.status = status
         await self.send({"type": "http.response.start", "status": status, "headers": head})
 

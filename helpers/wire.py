@@ -132,6 +132,9 @@ def json_depth_ok(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     return True
 
 
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_parse_float, parse_int=_parse_int)
+
+
 def parse_json_body(raw: bytes) -> Any:
     """Decode a request body strictly; anything the real service would refuse is a 400 that says why.
 
@@ -142,7 +145,7 @@ def parse_json_body(raw: bytes) -> Any:
         raise invalid_request("the request body is empty; send a JSON object")
     try:
         text = raw.decode("utf-8")
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float, parse_int=_parse_int)
+        value = _STRICT_DECODER.decode(text)
     except RecursionError:
         raise invalid_request(f"the request body is nested more than {MAX_JSON_DEPTH} levels deep") from None
     except UnicodeDecodeError:

@@ -59,13 +59,15 @@ class _StackFloor:
 
         from helpers.server import _http_date
 
-        raw_headers = [*[(k.encode(), v.encode()) for k, v in headers.items()],
-                       (b"Content-Length", str(len(answer)).encode())]
+        own = [(k.encode(), v.encode()) for k, v in headers.items() if k.lower() != "content-type"]
+        content_type = headers.get("Content-Type", "application/json; charset=utf-8").encode()
 
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             await Request(scope, receive).body()
             response = Response(answer)
-            response.raw_headers = [(b"Server", b"kimi-course-local"), (b"Date", _http_date()), *raw_headers]
+            response.raw_headers = [(b"Date", _http_date()), (b"Content-Type", content_type),
+                                    (b"Content-Length", str(len(answer)).encode()), *own,
+                                    (b"Server", b"kimi-course-local")]
             await response(scope, receive, send)
 
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY, as the server
