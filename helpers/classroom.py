@@ -28,7 +28,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     grade.add_argument("--out", type=Path, default=Path("grades.csv"), help="the gradebook (default grades.csv)")
     grade.add_argument("--feedback", type=Path, default=None,
                        help="folder for one feedback page per student (default: next to --out, <out>-feedback/)")
-    grade.add_argument("--jobs", type=int, default=None, help="kernels at a time (default: twice the CPUs)")
+    grade.add_argument("--jobs", type=int, default=None, help="kernels at a time (default: 4 per CPU, at most 32)")
     grade.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT,
                        help=f"seconds per notebook (default {DEFAULT_TIME_LIMIT:g})")
     grade.add_argument("--cell-limit", type=float, default=DEFAULT_CELL_LIMIT,

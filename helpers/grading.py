@@ -540,7 +540,7 @@ async def grade_all(root: Path, jobs: int | None = None, time_limit: float = DEF
     use_test_environment()
     known = lessons(notebooks_dir)
     subs = find_submissions(root)
-    limit = asyncio.Semaphore(jobs or max(2, (os.cpu_count() or 2) * 2))
+    limit = asyncio.Semaphore(jobs or default_jobs())
 
     async def one(sub: Submission) -> list[Row]:
         async with limit:
@@ -548,6 +548,11 @@ async def grade_all(root: Path, jobs: int | None = None, time_limit: float = DEF
 
     results = await asyncio.gather(*(one(s) for s in subs))
     return [row for rows in results for row in rows]
+
+
+def default_jobs() -> int:
+    """Kernels at a time: most of a replayed notebook's time is waiting on paced answers, not CPU."""
+    return min(32, 4 * (os.cpu_count() or 1))
 
 
 def write_gradebook(rows: list[Row], out: Path) -> None:
