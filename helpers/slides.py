@@ -9,7 +9,9 @@ right, and running it twice changes nothing:
 - a `### ` heading starts a sub-slide;
 - each code cell and its output is a sub-slide, together with the markdown lead-in right before it;
 - every other markdown cell (what to notice after an output) stays on the slide it follows.
-Only `metadata.slideshow` is written; sources, outputs and other metadata are left as they are.
+Only each cell's `metadata.slideshow` is written, and the notebook's `metadata.rise.theme` when it has none ("white":
+its fonts ship with RISE, while the default theme fetches fonts from another host). Sources, outputs and other
+metadata are left as they are.
 
 Example:
     >>> cells = [("markdown", "# 01 · curl"), ("markdown", "Why."), ("code", "start()"),
@@ -65,6 +67,10 @@ def apply(nb) -> bool:
     """Set metadata.slideshow on every cell; True when anything changed."""
     wanted = slide_types([(c.cell_type, c.source) for c in nb.cells])
     changed = False
+    rise = nb.metadata.setdefault("rise", {})
+    if "theme" not in rise:
+        rise["theme"] = "white"
+        changed = True
     for cell, slide_type in zip(nb.cells, wanted):
         if cell.metadata.get("slideshow") != {"slide_type": slide_type}:
             cell.metadata["slideshow"] = {"slide_type": slide_type}

@@ -23,6 +23,7 @@ def test_slide_metadata_is_present_and_current(path):
     assert None not in types, f"{path.name}: cells without slide metadata: run python -m helpers.slides {path}"
     assert not slides.apply(nb), f"{path.name}: slide metadata out of date: run python -m helpers.slides {path}"
     assert types[0] == "slide"
+    assert nb.metadata["rise"]["theme"], "a RISE theme whose fonts are local"
     sections = sum(1 for c in nb.cells if c.cell_type == "markdown" and c.source.lstrip().startswith("## "))
     assert types.count("slide") == sections + 1, "one slide for the title and one per section"
     code = [t for c, t in zip(nb.cells, types) if c.cell_type == "code"]
