@@ -35,6 +35,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help=f"seconds per exercise cell (default {DEFAULT_CELL_LIMIT:g})")
     steps = sub.add_parser("labsteps", help="write each lesson as the lab platform's step files")
     steps.add_argument("out", type=Path, help="the folder to write into")
+    steps.add_argument("--course-dir", default=None,
+                       help="where the course lives on the platform (default /home/project/kimi-api-course)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"gradebook: {args.out}; feedback pages: {pages[0].parent}/ ({len(pages)})")
         return 0
     if args.command == "labsteps":
-        from .labsteps import write_steps
+        from .labsteps import DEFAULT_COURSE_DIR, write_steps
 
-        written = write_steps(args.out)
+        written = write_steps(args.out, args.course_dir or DEFAULT_COURSE_DIR)
         print(f"wrote {len(written)} step files to {args.out}")
         return 0
     raise ValueError(args.command)
