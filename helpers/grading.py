@@ -170,10 +170,26 @@ def bound_names(source: str) -> set[str]:
     return names - used_names(source)  # `x = x + 1` needs the earlier x
 
 
+# Cells whose effect is not a name but the process or the disk: files written (lesson 09's %%writefile cells), the
+# import path, the environment, the working directory. They run whenever they come before an exercise.
+GLOBAL_EFFECT = re.compile(r"^\s*%%|^\s*%(?:cd|env|run|load_ext)\b|\bsys\.path\b|\bos\.environ\b|\bos\.chdir\b|"
+                           r"\.write_(?:text|bytes)\(|\bopen\([^)]*[\"'][wax]b?\+?[\"']|\.mkdir\(|\bshutil\.",
+                           re.MULTILINE)
+
+
+def has_global_effect(source: str) -> bool:
+    """
+    >>> has_global_effect("%%writefile workspace/x.py\\nprint(1)"), has_global_effect("x = 1")
+    (True, False)
+    """
+    return bool(GLOBAL_EFFECT.search(source))
+
+
 def needed_cells(sources: list[str], targets: Iterable[int]) -> list[int]:
     """Indexes of the cells to run so that the target cells see what they would in a top-to-bottom run:
-    cell 0 (the setup cell), the targets, and every earlier cell that defines or changes a name a needed cell
-    reads, back to the nearest cell that rebinds it.
+    cell 0 (the setup cell), the targets, every earlier cell with an effect beyond its names (has_global_effect),
+    and every earlier cell that defines or changes a name a needed cell reads, back to the nearest cell that
+    rebinds it.
 
     >>> needed_cells(["setup()", "x = 1", "x = 2", "x.append(3)", "y = 0", "print(x)"], [5])
     [0, 2, 3, 5]
@@ -181,6 +197,8 @@ def needed_cells(sources: list[str], targets: Iterable[int]) -> list[int]:
     defs = [defined_names(s) for s in sources]
     kills = [bound_names(s) for s in sources]
     needed = {0, *targets}
+    last = max(needed)
+    needed |= {i for i in range(last) if has_global_effect(sources[i])}
     todo = sorted(needed)
     while todo:
         i = todo.pop()

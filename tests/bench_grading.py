@@ -2,6 +2,7 @@
 
     .venv/bin/python -m tests.bench_grading            # part of make bench
     .venv/bin/python -m tests.bench_grading --n 10
+    .venv/bin/python -m tests.bench_grading --all-lessons   # every lesson's solution passes, every blank does not
 
 The submissions are lesson 01 (half solved, half blank), graded by `python -m helpers grade` as an instructor runs
 it (replay at the pace the tests use, the default number of kernels at a time). The floor starts as many kernels,
@@ -80,6 +81,26 @@ def bench_grading(n: int = 40, jobs: int | None = None) -> dict[str, Any]:
             "verdicts_as_expected": verdicts["passed"] == expected_passed and verdicts["not yet"] == 3 * (n // 2)}
 
 
+def selfcheck_all_lessons(jobs: int | None = None) -> dict[str, Any]:
+    """Every lesson through `grade`, cut down as it grades: each solution must pass and each blank must not.
+    (This is what shows that cutting a notebook down to what its checks need keeps what they need.)"""
+    use_test_environment()
+    wrong = []
+    with tempfile.TemporaryDirectory(prefix="kimi-bench-grade-all-") as tmp:
+        root = Path(tmp) / "submissions"
+        for lesson in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+            for who, nb in (("solved", solution_notebook(lesson)), ("blank", nbformat.read(lesson, as_version=4))):
+                (root / who).mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, root / who / lesson.name)
+        started = time.perf_counter()
+        rows = asyncio.run(grading.grade_all(root, jobs))
+        took = time.perf_counter() - started
+    for r in rows:
+        if (r.student == "solved") != (r.verdict == grading.PASSED) or (r.student == "blank" and r.verdict != grading.NOT_YET):
+            wrong.append(f"{r.student} {r.exercise}: {r.verdict}: {r.feedback[:160]}")
+    return {"exercises": len(rows) // 2, "seconds": round(took, 1), "wrong": wrong}
+
+
 def report(g: dict[str, Any]) -> str:
     ok = "as expected" if g["verdicts_as_expected"] else f"NOT as expected: {g['verdicts']}"
     return "\n".join([
@@ -95,7 +116,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench_grading", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--n", type=int, default=40, help="submissions (default 40)")
     parser.add_argument("--jobs", type=int, default=None, help="kernels at a time (default: as grade)")
+    parser.add_argument("--all-lessons", action="store_true",
+                        help="instead: grade every lesson's solution and blank, and say which verdicts are wrong")
     args = parser.parse_args(argv)
+    if args.all_lessons:
+        check = selfcheck_all_lessons(args.jobs)
+        print(f"every lesson through grade: {check['exercises']} exercises, solved and blank, in {check['seconds']} s; "
+              f"wrong verdicts: {len(check['wrong'])}")
+        for line in check["wrong"]:
+            print("  " + line)
+        return 1 if check["wrong"] else 0
     result = bench_grading(args.n, args.jobs)
     print(report(result))
     print(json.dumps(result))
