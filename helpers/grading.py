@@ -328,11 +328,13 @@ def _tampers(source: str) -> bool:
 
 # ---- running a plan in a kernel --------------------------------------------------------------------------
 _SETUP = r'''
-def __kimi_grading_setup(mime):
+def __kimi_grading_setup(mime, lesson):
+    import importlib
     import helpers.checks as c
     from IPython import get_ipython
     from IPython.display import publish_display_data
-    c._load_lessons()
+    importlib.import_module("helpers.checks.lesson" + lesson)  # only this lesson's checkers: the others cost time
+    c._loaded = True
     snapshot = {k: v.checker for k, v in c.REGISTRY.items()}
     run_check = c.run_check
     def grade(exercise_id, source, nonce):
@@ -359,7 +361,7 @@ def __kimi_grading_setup(mime):
             result = {"passed": False, "feedback": "The check did not run."}
         publish_display_data({mime: {"nonce": nonce, "exercise": exercise_id, "tampered": tampered, **result}})
     return grade
-__kimi_grade = __kimi_grading_setup(%r)
+__kimi_grade = __kimi_grading_setup(%r, %r)
 del __kimi_grading_setup
 '''
 
@@ -400,7 +402,8 @@ async def run_plan(plan: Plan, cwd: Path, time_limit: float = DEFAULT_TIME_LIMIT
                 nb.cells.append(cell)  # nbclient files outputs by the cell's index in its notebook
                 await client.async_execute_cell(cell, len(nb.cells) - 1, store_history=store_history)
 
-            setup = nbformat.v4.new_code_cell(_SETUP % VERDICT_MIME)
+            lesson = plan.exercises[0][:2] if plan.exercises else "00"
+            setup = nbformat.v4.new_code_cell(_SETUP % (VERDICT_MIME, lesson))
             client.timeout = 60
             await execute(setup, store_history=False)
             if _error_text(setup):

@@ -39,7 +39,8 @@ def test_the_script_is_idempotent_and_touches_only_slide_metadata(tmp_path):
         cell.metadata.pop("slideshow", None)
     nb.cells[3].metadata["slideshow"] = {"slide_type": "skip"}   # someone's manual edit
     nbformat.write(nb, copy)
-    check = subprocess.run([sys.executable, "-m", "helpers.slides", "--check", str(copy)], capture_output=True, text=True)
+    check = subprocess.run([sys.executable, "-m", "helpers.slides", "--check", str(copy)], capture_output=True,
+                           text=True)
     assert check.returncode == 1 and "out of date" in check.stdout
     run = [sys.executable, "-m", "helpers.slides", str(copy)]
     assert subprocess.run(run, capture_output=True).returncode == 0
