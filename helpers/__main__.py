@@ -1,12 +1,14 @@
 """Command line: `python -m helpers serve --port 8000` runs the local server in the foreground.
 
-Other commands: `python -m helpers check-recordings` validates every recording file.
+Other commands: `python -m helpers check-recordings` validates every recording file; `check`, `grade` and
+`labsteps` are the classroom's (helpers/classroom.py).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
+from . import classroom
 from .recordings import RecordingIndex
 from .server import KimiServer
 from .settings import REPLAY_API_KEY, SettingsError, load_settings
@@ -20,7 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--mode", choices=["replay", "record", "passthrough"], default="replay")
     serve.add_argument("--pace", type=float, default=None, help="stream pacing: 1 = as recorded, 0 = instant")
     sub.add_parser("check-recordings", help="load every recording and report problems")
+    classroom.add_commands(sub)
     args = parser.parse_args(argv)
+    if args.command in classroom.COMMANDS:
+        return classroom.run(args)
 
     try:
         settings = load_settings()

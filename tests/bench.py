@@ -9,6 +9,7 @@
 (b) The whole notebook suite, run as the tests run it (replay mode, in fresh kernels), against the floor of
     starting and stopping that many kernels with one trivial cell each.
 (c) The rate-limit lesson's best approach: the fraction of the tier's allowed throughput it reaches.
+(d) Grading a classroom: 40 submissions of one notebook against the floor of 40 kernel starts (tests/bench_grading.py).
 
 The figures are printed and written to bench-results/latest.json (git-ignored). Numbers vary with the machine;
 compare ratios, not milliseconds.
@@ -168,6 +169,11 @@ def report(results: dict[str, Any]) -> str:
             lines.append(f"    {c['achieved_fraction']:.3f}  ({c['source']}, {c['seconds']:.1f} s)")
         else:
             lines.append(f"    {c['note']}")
+    d = results.get("grading")
+    if d:
+        from tests.bench_grading import report as grading_report
+
+        lines += ["", grading_report(d)]
     return "\n".join(lines)
 
 
@@ -175,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per server for (a) (default 2000)")
     parser.add_argument("--skip-notebooks", action="store_true", help="leave out (b), the slow part")
+    parser.add_argument("--skip-grading", action="store_true", help="leave out (d), grading 40 submissions")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS.relative_to(REPO_ROOT)})")
     args = parser.parse_args(argv)
 
@@ -187,6 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         results["notebooks"] = bench_notebooks()
     print("(c) running the rate-limit lesson's best approach ...", file=sys.stderr, flush=True)
     results["rate_limit"] = bench_rate_limit()
+
+    if not args.skip_grading:
+        from tests.bench_grading import bench_grading
+
+        print("(d) grading 40 submissions, then the floor of 40 kernel starts ...", file=sys.stderr, flush=True)
+        results["grading"] = bench_grading()
 
     print(report(results), flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
