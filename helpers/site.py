@@ -5,7 +5,7 @@ myst-nb and sphinx-book-theme; notebooks are never executed for it.
     python -m helpers.site                # build/site/index.html   (make site)
     python -m helpers.site --out DIR
 
-The source folder is laid out as the repository is (README.md, notebooks/, classroom/, recordings/README.md), so the
+The source folder is laid out as the repository is (README.md, notebooks/, classroom/, recordings/README.md, tests/captures/README.md), so the
 links that work on GitHub work on the site too.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .settings import REPO_ROOT
 
 SOURCE_DIR = REPO_ROOT / "build" / "site-src"
 SITE_DIR = REPO_ROOT / "build" / "site"
-PAGES = ["README.md", "CONTRIBUTING.md", "recordings/README.md", "classroom/instructor-guide.md"]
+PAGES = ["README.md", "CONTRIBUTING.md", "recordings/README.md", "tests/captures/README.md", "classroom/instructor-guide.md"]
 
 CONF = '''
 project = "Calling Kimi's API from Python"
@@ -55,6 +55,7 @@ TOCTREE = '''
 classroom/instructor-guide
 CONTRIBUTING
 recordings/README
+tests/captures/README
 ```
 '''
 
