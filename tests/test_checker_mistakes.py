@@ -175,3 +175,101 @@ def test_01_3_a_temperature_the_model_refuses(nb01):
     not_yet(nb01.try_answer("01.3", curl_cell(flags="-sS -i", extra=', \\\n       "temperature": 0.3')),
             "HTTP 400", "leave the field out")
     not_yet(nb01.try_answer("01.3", curl_cell(flags="-sS", extra=', \\\n       "temperature": 1')), "Keep the -i")
+
+
+# ---- 00 -------------------------------------------------------------------------------------------------------------
+def key_finder(pattern: str, how: str = "search"):
+    import re
+
+    def looks_like_a_key(text):
+        return getattr(re, how)(pattern, text) is not None
+    return looks_like_a_key
+
+
+def test_00_1_the_solution_passes():
+    passes(run_check("00.1", looks_like_a_key=key_finder(r"sk-[A-Za-z0-9]{20,}")))
+    passes(run_check("00.1", looks_like_a_key=key_finder(r"sk-[a-zA-Z\d]{20,}")))
+
+
+@pytest.mark.parametrize("minimum", [1, 17, 19])
+def test_00_1_too_short_a_minimum(minimum):
+    not_yet(run_check("00.1", looks_like_a_key=key_finder(rf"sk-[A-Za-z0-9]{{{minimum},}}")),
+            f"It flagged sk- followed by only {minimum} characters", "20 or more")
+
+
+@pytest.mark.parametrize("minimum", [21, 32, 48, 49, 60])
+def test_00_1_too_long_a_minimum_is_a_length_problem(minimum):
+    feedback = not_yet(run_check("00.1", looks_like_a_key=key_finder(rf"sk-[A-Za-z0-9]{{{minimum},}}")),
+                       "It missed sk- followed by 20 characters", f"only from {minimum} characters",
+                       f"write {{20,}}, not {{{minimum},}}")
+    assert "anywhere in a line" not in feedback
+
+
+def test_00_1_an_upper_limit():
+    not_yet(run_check("00.1", looks_like_a_key=lambda text: __import__("re").fullmatch(
+        r"(.*\W)?sk-[A-Za-z0-9]{20,40}(\W.*)?", text) is not None), "but not with 41", "no upper limit")
+
+
+def test_00_1_re_match_looks_only_at_the_start():
+    not_yet(run_check("00.1", looks_like_a_key=key_finder(r"sk-[A-Za-z0-9]{20,}", "match")),
+            "It missed the key in \"api_key = 'sk-", "re.match looks only at the very start", "re.search")
+
+
+def test_00_1_sk_anywhere():
+    not_yet(run_check("00.1", looks_like_a_key=lambda text: "sk-" in text), "only 1 characters")
+
+
+def test_00_1_one_case_only():
+    not_yet(run_check("00.1", looks_like_a_key=key_finder(r"sk-[a-z0-9]{20,}")), "all small (or all capitals)",
+            "[A-Za-z0-9]")
+
+
+def test_00_1_w_and_s_match_too_much():
+    not_yet(run_check("00.1", looks_like_a_key=key_finder(r"sk-\w{20,}")), "\\w matches the underscore")
+    not_yet(run_check("00.1", looks_like_a_key=key_finder(r"sk-\S{20,}")), "a hyphen breaks the run")
+
+
+def test_00_1_a_match_object_instead_of_true():
+    not_yet(run_check("00.1", looks_like_a_key=lambda text: __import__("re").search(r"sk-[A-Za-z0-9]{20,}", text)),
+            "not True or False", "is not None")
+
+
+# ---- 03 -------------------------------------------------------------------------------------------------------------
+STREAM_LOOP = ("stream_3 = client.chat.completions.create(model=course.model, messages=paraphrase_messages, "
+               "stream=True)\npieces_3 = []\nfor chunk in stream_3:\n{body}\nanswer_3 = \"\".join(pieces_3)\n")
+
+
+@pytest.fixture(scope="module")
+def nb03():
+    return LearnerNotebook("03_openai_sdk")
+
+
+def test_03_3_the_solution_passes(nb03):
+    passes(nb03.try_answer("03.3"))
+
+
+@pytest.mark.parametrize("body", [
+    "    delta = chunk.choices[0].delta\n"
+    "    piece = delta.content or getattr(delta, 'reasoning_content', None)\n"
+    "    if piece:\n        pieces_3.append(piece)",
+    "    delta = chunk.choices[0].delta\n"
+    "    for piece in (getattr(delta, 'reasoning_content', None), delta.content):\n"
+    "        if piece:\n            pieces_3.append(piece)",
+], ids=["content or reasoning", "both"])
+def test_03_3_the_reasoning_in_the_answer(nb03, body):
+    not_yet(nb03.try_answer("03.3", STREAM_LOOP.format(body=body)), "holds the model's thinking too",
+            "delta.content alone")
+
+
+def test_03_3_none_and_empty_pieces(nb03):
+    not_yet(nb03.try_answer("03.3", STREAM_LOOP.format(body="    pieces_3.append(chunk.choices[0].delta.content)")),
+            "pieces_3 holds None")
+    not_yet(nb03.try_answer("03.3", STREAM_LOOP.format(
+        body="    pieces_3.append(chunk.choices[0].delta.content or '')")), "empty strings")
+    not_yet(nb03.try_answer("03.3", STREAM_LOOP.format(body="    pieces_3.append(chunk.choices[0].delta)")),
+            "holds ChoiceDelta objects")
+
+
+def test_03_3_only_the_last_piece(nb03):
+    not_yet(nb03.try_answer("03.3", STREAM_LOOP.format(
+        body="    piece = chunk.choices[0].delta.content\n    if piece:\n        pieces_3 = [piece]")), "single piece")
