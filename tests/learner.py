@@ -43,6 +43,8 @@ class LearnerNotebook:
 
     def run(self, source: str) -> Any:
         """Run one cell's source; its output is swallowed; an exception in it stays in the result, as in Jupyter."""
+        # no Jupyter front end here to show figures: matplotlib draws off screen
+        source = "\n".join("" if line.startswith("%matplotlib") else line for line in source.split("\n"))
         with redirect_stdout(StringIO()) as out, redirect_stderr(StringIO()):
             result = self.sh.run_cell(source, store_history=True)
         result.printed = out.getvalue()
@@ -93,6 +95,7 @@ class LearnerNotebook:
 def start_replay_course() -> dict[str, str]:
     """Start this process's course (replay, unpaced); returns the environment to restore afterwards."""
     saved = dict(os.environ)
+    os.environ["MPLBACKEND"] = "Agg"
     os.environ["KIMI_REPLAY_PACE"] = "0"
     course_module._course = None
     course_module.start(quiet=True)

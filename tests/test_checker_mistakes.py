@@ -273,3 +273,139 @@ def test_03_3_none_and_empty_pieces(nb03):
 def test_03_3_only_the_last_piece(nb03):
     not_yet(nb03.try_answer("03.3", STREAM_LOOP.format(
         body="    piece = chunk.choices[0].delta.content\n    if piece:\n        pieces_3 = [piece]")), "single piece")
+
+
+# ---- 04 -------------------------------------------------------------------------------------------------------------
+def client_namer(body: str):
+    namespace: dict = {}
+    exec("def which_client(entry):\n" + body, namespace)
+    return namespace["which_client"]
+
+
+LOWER = "    headers = {n.lower(): v for n, v in entry['headers'].items()}\n    agent = headers.get('user-agent', '')\n"
+
+
+def test_04_1_the_solution_passes():
+    passes(run_check("04.1", which_client=client_namer(
+        LOWER + "    if agent.startswith('curl/'): return 'curl'\n"
+                "    if agent.startswith('python-requests/'): return 'requests'\n"
+                "    if 'openai' in agent.lower(): return 'openai'\n")))
+
+
+def test_04_1_python_in_the_user_agent_is_not_blamed_on_case():
+    feedback = not_yet(run_check("04.1", which_client=client_namer(
+        LOWER + "    if 'curl' in agent: return 'curl'\n"
+                "    if 'python' in agent.lower(): return 'requests'\n"
+                "    return 'openai'\n")), "returned 'requests'", "has 'Python' in it too", "python-requests/")
+    assert "lower case" not in feedback
+
+
+def test_04_1_header_names_compared_with_their_case():
+    not_yet(run_check("04.1", which_client=client_namer(
+        "    agent = entry['headers'].get('User-Agent', '')\n"
+        "    if agent.startswith('curl/'): return 'curl'\n"
+        "    if agent.startswith('python-requests/'): return 'requests'\n"
+        "    if 'openai' in agent.lower(): return 'openai'\n")), "returned None", "lower case ('user-agent')")
+    not_yet(run_check("04.1", which_client=client_namer(
+        "    agent = entry['headers']['User-Agent']\n"
+        "    if agent.startswith('curl/'): return 'curl'\n"
+        "    if agent.startswith('python-requests/'): return 'requests'\n"
+        "    return 'openai'\n")), "KeyError", "lower case")
+
+
+def test_04_1_other_likely_mistakes():
+    not_yet(run_check("04.1", which_client=client_namer(
+        LOWER + "    if agent.startswith('curl/'): return 'curl'\n"
+                "    if agent.startswith('python-requests/'): return 'requests'\n"
+                "    if agent.startswith('OpenAI/'): return 'openai'\n")), "AsyncOpenAI", "That's the SDK too")
+    not_yet(run_check("04.1", which_client=client_namer(
+        LOWER + "    if agent == 'curl/8.5.0': return 'curl'\n"
+                "    if agent.startswith('python-requests/'): return 'requests'\n"
+                "    if 'openai' in agent.lower(): return 'openai'\n")), "curl 8.11.1", "starts with 'curl/'")
+    not_yet(run_check("04.1", which_client=client_namer(
+        LOWER + "    if agent.startswith('curl/'): return 'curl'\n"
+                "    if agent.startswith('python-requests/'): return 'requests'\n"
+                "    if 'stainless' in agent: return 'openai'\n")), "user-agent 'OpenAI/Python 3.54.0'",
+            "'openai' in agent.lower()")
+
+
+# ---- 06 -------------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def nb06():
+    return LearnerNotebook("06_streaming")
+
+
+TIMED_STREAM = ("started = {start}\nfirst_content_at = None\n"
+                "stream = client.chat.completions.create(\n"
+                "    model=course.model, messages=[{{\"role\": \"user\", \"content\": POEM}}], stream=True)\n"
+                "for chunk in stream:\n"
+                "    if chunk.choices and chunk.choices[0].delta.content and first_content_at is None:\n"
+                "        first_content_at = {first}\n"
+                "total = {total}\n")
+
+
+def test_06_2_the_solution_passes(nb06):
+    passes(nb06.try_answer("06.2"))
+
+
+@pytest.mark.parametrize("first, total", [("time.perf_counter()", "time.perf_counter() - started"),
+                                          ("time.perf_counter()", "time.perf_counter()"),
+                                          ("time.perf_counter() - started", "time.perf_counter()")])
+def test_06_2_without_minus_started(nb06, first, total):
+    not_yet(nb06.try_answer("06.2", TIMED_STREAM.format(start="time.perf_counter()", first=first, total=total)),
+            "that is the clock's reading, not the seconds since started", "time.perf_counter() - started")
+
+
+@pytest.mark.parametrize("start, first, total", [
+    ("time.perf_counter()", "time.time() - started", "time.perf_counter() - started"),
+    ("time.time()", "time.perf_counter() - started", "time.perf_counter() - started"),
+    ("time.perf_counter()", "time.perf_counter() - started", "time.time() - started"),
+])
+def test_06_2_two_clocks_mixed(nb06, start, first, total):
+    not_yet(nb06.try_answer("06.2", TIMED_STREAM.format(start=start, first=first, total=total)),
+            "You mixed two clocks", "time.perf_counter() for started")
+
+
+def test_06_2_time_time_throughout_passes(nb06):
+    passes(nb06.try_answer("06.2", TIMED_STREAM.format(start="time.time()", first="time.time() - started",
+                                                       total="time.time() - started")))
+
+
+READ_TIPS = ("tips_body = {{\"model\": course.model, \"messages\": [{{\"role\": \"user\", \"content\": TIPS}}], "
+             "\"stream\": True}}\nfirst_tip = \"\"\n"
+             "with requests.post(f\"{{BASE_URL}}/chat/completions\", headers=HEADERS, json=tips_body, stream=True, "
+             "timeout=60) as response:\n"
+             "    for raw in response.iter_lines():\n"
+             "        line = raw.decode(\"utf-8\")\n"
+             "        if not line.startswith(\"data:\"):\n            continue\n"
+             "        data = line[len(\"data:\"):].strip()\n"
+             "        if data == \"[DONE]\":\n            {at_done}\n"
+             "        first_tip += json.loads(data)[\"choices\"][0][\"delta\"].get(\"content\") or \"\"\n"
+             "{stop}"
+             "{after}")
+STOP = "        if \"\\n\" in first_tip:\n            break\n"
+
+
+def test_06_3_the_solution_passes(nb06):
+    passes(nb06.try_answer("06.3"))
+    passes(nb06.try_answer("06.3", READ_TIPS.format(at_done="break", stop=STOP,
+                                                    after="first_tip = first_tip.split(\"\\n\")[0]\n")))
+
+
+@pytest.mark.parametrize("at_done", ["break", "continue"])
+def test_06_3_reading_the_whole_stream_then_splitting(nb06, at_done):
+    feedback = not_yet(nb06.try_answer("06.3", READ_TIPS.format(at_done=at_done, stop="",
+                                                                after="first_tip = first_tip.split(\"\\n\")[0]\n")),
+                       "You read the whole stream", "break out of the loop once")
+    assert "let the connection go" not in feedback
+
+
+def test_06_3_the_trailing_new_line(nb06):
+    # breaking at the piece that holds the new line, without cutting it off
+    feedback = not_yet(nb06.try_answer("06.3", READ_TIPS.format(at_done="break", stop=STOP, after="")),
+                       "with its new line still at the end", "split")
+    assert "more than one line" not in feedback
+
+
+def test_06_3_more_than_one_line(nb06):
+    not_yet(nb06.try_answer("06.3", READ_TIPS.format(at_done="break", stop="", after="")), "more than one line")
