@@ -409,3 +409,75 @@ def test_06_3_the_trailing_new_line(nb06):
 
 def test_06_3_more_than_one_line(nb06):
     not_yet(nb06.try_answer("06.3", READ_TIPS.format(at_done="break", stop="", after="")), "more than one line")
+
+
+# ---- 07 -------------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def nb07():
+    return LearnerNotebook("07_conversations_tokens_cost")
+
+
+ASK = ("def ask(history, question):\n"
+       "    history.append({{\"role\": \"user\", \"content\": question}})\n"
+       "    completion = client.chat.completions.create(model=course.model, messages=history)\n"
+       "    answer = completion.choices[0].message.content\n"
+       "    {remember}\n"
+       "    return answer\n")
+
+
+def test_07_1_the_solution_passes(nb07):
+    passes(nb07.try_answer("07.1"))
+
+
+def test_07_1_the_sdks_message_object_passes(nb07):
+    passes(nb07.try_answer("07.1", ASK.format(remember="history.append(completion.choices[0].message)")))
+
+
+@pytest.mark.parametrize("remember, part", [
+    ("history.append({\"role\": \"user\", \"content\": answer})", "has the role 'user'"),
+    ("history.append(answer)", "is str: append a dict"),
+    ("pass", "it holds 2"),
+    ("history.append({\"role\": \"assistant\", \"content\": question})", "content should be the answer"),
+])
+def test_07_1_likely_mistakes(nb07, remember, part):
+    not_yet(nb07.try_answer("07.1", ASK.format(remember=remember)), part)
+
+
+COUNT = ("def count_tokens(messages):\n"
+         "    response = requests.post(\n"
+         "        f\"{{BASE_URL}}/tokenizers/estimate-token-count\",\n"
+         "        headers=HEADERS,\n"
+         "        json={body},\n"
+         "        timeout=30,\n"
+         "    )\n"
+         "    response.raise_for_status()\n"
+         "    return {answer}\n")
+
+
+def test_07_2_the_solution_passes(nb07):
+    passes(nb07.try_answer("07.2"))
+
+
+def test_07_2_without_the_model_shows_the_servers_message(nb07):
+    import requests
+
+    from helpers.course import current
+    # what the server itself says to a body without model
+    said = requests.post(f"{current().base_url}/tokenizers/estimate-token-count",
+                         headers={"Authorization": f"Bearer {current().api_key}"},
+                         json={"messages": [{"role": "user", "content": "hi"}]}, timeout=30).json()["error"]["message"]
+    assert said
+    not_yet(nb07.try_answer("07.2", COUNT.format(body="{\"messages\": messages}",
+                                                 answer="response.json()[\"data\"][\"total_tokens\"]")),
+            "raised HTTPError: 400", f"The server said: {said}", "{\"model\": course.model, \"messages\": messages}")
+
+
+@pytest.mark.parametrize("answer, part", [
+    ("response.json()[\"total_tokens\"]", "the number sits inside data"),
+    ("response.json()[\"data\"]", "return only the number inside data"),
+    ("response.json()", "return only the number inside data"),
+    ("response.json()[\"usage\"][\"total_tokens\"]", "not a chat completion"),
+])
+def test_07_2_likely_mistakes(nb07, answer, part):
+    not_yet(nb07.try_answer("07.2", COUNT.format(body="{\"model\": course.model, \"messages\": messages}",
+                                                 answer=answer)), part)
