@@ -481,3 +481,45 @@ def test_07_2_without_the_model_shows_the_servers_message(nb07):
 def test_07_2_likely_mistakes(nb07, answer, part):
     not_yet(nb07.try_answer("07.2", COUNT.format(body="{\"model\": course.model, \"messages\": messages}",
                                                  answer=answer)), part)
+
+
+# ---- 08 -------------------------------------------------------------------------------------------------------------
+def batch_timer(loop_body: str):
+    namespace: dict = {}
+    exec("def fastest_batch_seconds(n, rpm, concurrency, answer_seconds):\n"
+         "    starts = []\n"
+         "    for k in range(n):\n" + loop_body +
+         "        starts.append(start)\n"
+         "    return starts[-1] + answer_seconds\n", namespace)
+    return namespace["fastest_batch_seconds"]
+
+
+RIGHT_LOOP = ("        start = 0.0 if k == 0 else starts[k - 1] + 60 / rpm\n"
+              "        if k >= concurrency:\n"
+              "            start = max(start, starts[k - concurrency] + answer_seconds)\n")
+
+
+def test_08_1_the_solution_passes():
+    passes(run_check("08.1", fastest_batch_seconds=batch_timer(RIGHT_LOOP)))
+
+
+@pytest.mark.parametrize("loop, part", [
+    (RIGHT_LOOP.replace("k >= concurrency", "k > concurrency"), "`if k > concurrency` lets it start early"),
+    (RIGHT_LOOP.replace("60 / rpm", "rpm / 60"), "not rpm / 60"),
+    (RIGHT_LOOP.replace("60 / rpm", "1 / rpm"), "not 1 / rpm"),
+    ("        start = 0.0 if k == 0 else starts[k - 1] + 60 / rpm\n", "That's the RPM alone"),
+    ("        start = 0.0 if k < concurrency else starts[k - concurrency] + answer_seconds\n",
+     "That's the concurrency limit alone"),
+    (RIGHT_LOOP.replace("max(start, starts[k - concurrency] + answer_seconds)",
+                        "starts[k - concurrency] + answer_seconds"), "take the later of the two"),
+    ("        start = 0.0 if k == 0 else starts[k - 1] + answer_seconds\n", "that's one at a time"),
+], ids=["k > concurrency", "rpm/60", "1/rpm", "no concurrency", "no rpm", "no max", "one at a time"])
+def test_08_1_likely_mistakes(loop, part):
+    not_yet(run_check("08.1", fastest_batch_seconds=batch_timer(loop)), part)
+
+
+def test_08_1_an_off_by_one_of_another_shape_is_not_accepted_either():
+    # `if k > concurrency` with starts[k - concurrency - 1]: no message of its own, but never accepted
+    not_yet(run_check("08.1", fastest_batch_seconds=batch_timer(
+        RIGHT_LOOP.replace("k >= concurrency", "k > concurrency").replace("[k - concurrency]", "[k - concurrency - 1]"))),
+        "For ")
