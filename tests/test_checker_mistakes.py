@@ -523,3 +523,101 @@ def test_08_1_an_off_by_one_of_another_shape_is_not_accepted_either():
     not_yet(run_check("08.1", fastest_batch_seconds=batch_timer(
         RIGHT_LOOP.replace("k >= concurrency", "k > concurrency").replace("[k - concurrency]", "[k - concurrency - 1]"))),
         "For ")
+
+
+# ---- pure functions of 00, 06, 07: more likely mistakes -------------------------------------------------------------
+def key_reader(body: str):
+    namespace: dict = {}
+    exec("def read_key(environ):\n" + body, namespace)
+    return namespace["read_key"]
+
+
+@pytest.mark.parametrize("body, part", [
+    ("    return environ['MOONSHOT_API_KEY']\n", "bare KeyError"),
+    ("    key = environ.get('MOONSHOT_API_KEY')\n    if key is None:\n"
+     "        raise RuntimeError('MOONSHOT_API_KEY is not set: put it in .env')\n    return key\n",
+     "When MOONSHOT_API_KEY is empty, read_key returned ''"),
+    ("    key = environ.get('MOONSHOT_API_KEY')\n    if not key:\n"
+     "        raise RuntimeError('MOONSHOT_API_KEY is missing')\n    return key\n", "mention the .env file"),
+    ("    key = environ.get('MOONSHOT_API_KEY')\n    if not key:\n"
+     "        raise RuntimeError(f'MOONSHOT_API_KEY is not set: put it in .env, not {environ}')\n    return key\n",
+     "contains the key itself"),
+    ("    key = environ.get('MOONSHOT_API_KEY')\n    if not key:\n        raise RuntimeError(...)\n    return key\n",
+     "The error has no message yet"),
+])
+def test_00_2_likely_mistakes(body, part):
+    not_yet(run_check("00.2", read_key=key_reader(body)), part)
+
+
+@pytest.mark.parametrize("urls, part", [
+    (("https://api.moonshot.ai/v1", "https://api.moonshot.cn/v1"), "a key works only on its own platform"),
+    (("https://api.moonshot.cn", "https://api.moonshot.ai"), "should end with /v1"),
+    (("https://platform.moonshot.cn/v1", "https://api.moonshot.ai/v1"), "the website where you manage keys"),
+    (("http://api.moonshot.cn/v1", "https://api.moonshot.ai/v1"), "only speaks https://"),
+    (("https://api.moonshot.cn/v1/chat/completions", "https://api.moonshot.ai/v1"), "the chat endpoint"),
+])
+def test_00_3_likely_mistakes(urls, part):
+    not_yet(run_check("00.3", BASE_URLS=dict(zip(("platform.moonshot.cn", "platform.moonshot.ai"), urls))), part)
+
+
+def event_parser(join: str, decode: str = "json.loads(text)", at_done: str = "return"):
+    namespace: dict = {}
+    exec("import json\n"
+         "def parse_events(lines):\n"
+         "    pending = []\n"
+         "    for line in lines:\n"
+         "        if line.startswith('data:'):\n"
+         "            pending.append(line[len('data:'):].strip())\n"
+         "        elif line == '' and pending:\n"
+         f"            text = {join}\n"
+         "            pending = []\n"
+         "            if text == '[DONE]':\n"
+         f"                {at_done}\n"
+         f"            yield {decode}\n", namespace)
+    return namespace["parse_events"]
+
+
+def test_06_1_the_solution_passes():
+    passes(run_check("06.1", parse_events=event_parser("'\\n'.join(pending)")))
+
+
+@pytest.mark.parametrize("parser, part", [
+    (event_parser("pending[0]"), "neither line alone is JSON"),
+    (event_parser("pending[-1]"), "neither line alone is JSON"),
+    (event_parser("'\\n'.join(pending)", decode="text"), "Your parser yields text"),
+    (event_parser("'\\n'.join(pending)", at_done="pass"), "read on after [DONE]"),
+    (event_parser("'\\n'.join(pending)", decode="..."), "replace both blanks"),
+], ids=["first line", "last line", "text", "past DONE", "blank"])
+def test_06_1_likely_mistakes(parser, part):
+    not_yet(run_check("06.1", parse_events=parser), part)
+
+
+PRICE = {"cache_hit": 0.16, "cache_miss": 0.95, "output": 4.00}
+
+
+def cost(expression: str):
+    namespace = {"PRICE": PRICE}
+    exec(f"def request_cost(prompt_tokens, completion_tokens, cached_tokens=0):\n    return {expression}\n", namespace)
+    return namespace["request_cost"]
+
+
+RIGHT_COST = ("(cached_tokens * PRICE['cache_hit'] + (prompt_tokens - cached_tokens) * PRICE['cache_miss'] "
+              "+ completion_tokens * PRICE['output']) / 1_000_000")
+
+
+def test_07_3_the_solution_passes():
+    passes(run_check("07.3", request_cost=cost(RIGHT_COST), price=PRICE))
+
+
+@pytest.mark.parametrize("expression, part", [
+    ("(prompt_tokens * PRICE['cache_miss'] + completion_tokens * PRICE['output']) / 1_000_000", "Cached tokens cost less"),
+    (RIGHT_COST.replace("(prompt_tokens - cached_tokens)", "prompt_tokens"), "counted twice"),
+    (RIGHT_COST.replace("'cache_hit'", "'x'").replace("'cache_miss'", "'cache_hit'").replace("'x'", "'cache_miss'"),
+     "swapped"),
+    (RIGHT_COST.replace("1_000_000", "1_000"), "not 1_000"),
+    (RIGHT_COST.replace(" / 1_000_000", ""), "Did you divide by 1_000_000?"),
+    (RIGHT_COST.replace("PRICE['output']", "PRICE['cache_miss']"), "their own price"),
+    (f"round({RIGHT_COST}, 4)", "Don't round"),
+], ids=["no cache", "twice", "swapped", "per thousand", "not divided", "output price", "rounded"])
+def test_07_3_likely_mistakes(expression, part):
+    not_yet(run_check("07.3", request_cost=cost(expression), price=PRICE), part)

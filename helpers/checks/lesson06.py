@@ -62,9 +62,19 @@ def _(parse_events):
     events = _events()
     try:
         simple = _run_parser(parse_events, _lines(events, split=False))
-        split = _run_parser(parse_events, _lines(events, split=True))
     except AssertionError as exc:
-        require(False, str(exc))
+        try:  # the same stream without what follows [DONE]: does the parser read past it?
+            _run_parser(parse_events, _lines(events, split=False)[:-4])
+        except AssertionError:
+            require(False, str(exc))
+        require(False, "Your parser read on after [DONE] and tried to decode what came next: stop at [DONE] "
+                       "(return as soon as text == \"[DONE]\"), before json.loads.")
+    try:
+        split = _run_parser(parse_events, _lines(events, split=True))
+    except AssertionError:
+        require(False, "With one data: line per event your parser works, but not with an event spread over two "
+                       "data: lines: neither line alone is JSON. Join all the event's pending lines into one text "
+                       "first: \"\\n\".join(pending).")
     require(not any(is_blank(e) for e in simple), "Your parser yields ... : replace both blanks.")
     require(not any(isinstance(e, str) for e in simple),
             "Your parser yields text. Decode it with json.loads so the caller gets a dict.")

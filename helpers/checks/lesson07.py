@@ -113,6 +113,27 @@ def _(count_tokens):
     return f"The lab's system prompt and a greeting take {counted} tokens, before Kimi writes a word."
 
 
+def _cost_mistakes(price: dict[str, float]) -> list[tuple[Callable[..., float], str]]:
+    """request_cost as a learner might get it wrong, each with what to say when an answer behaves exactly like it."""
+    hit, miss, out = price["cache_hit"], price["cache_miss"], price["output"]
+    return [
+        (lambda p, c, h=0: (p * miss + c * out) / 1e6,
+         "Cached tokens cost less: charge cached_tokens at PRICE[\"cache_hit\"] and only the rest of the prompt, "
+         "prompt_tokens - cached_tokens, at PRICE[\"cache_miss\"]."),
+        (lambda p, c, h=0: (h * hit + p * miss + c * out) / 1e6,
+         "The cached tokens are counted twice: prompt_tokens already includes them, so the uncached part is "
+         "prompt_tokens - cached_tokens."),
+        (lambda p, c, h=0: (h * miss + (p - h) * hit + c * out) / 1e6,
+         "cache_hit and cache_miss are swapped: cached tokens (a cache hit) are the cheap ones."),
+        (lambda p, c, h=0: (h * hit + (p - h) * miss + c * out) / 1e3,
+         "Prices are per 1M tokens: divide by 1_000_000, not 1_000."),
+        (lambda p, c, h=0: (h * hit + (p - h) * miss + c * miss) / 1e6,
+         "Completion tokens have their own price, PRICE[\"output\"], higher than the prompt's."),
+        (lambda p, c, h=0: (h * hit + (p - h) * miss) / 1e6,
+         "The completion tokens are missing: add completion_tokens * PRICE[\"output\"]."),
+    ]
+
+
 @exercise("07.3", hints=[
     "Prices are per 1M tokens: tokens * PRICE[...] / 1_000_000 dollars.",
     "Three parts: cached_tokens at cache_hit, (prompt_tokens - cached_tokens) at cache_miss, completion_tokens at output.",
@@ -130,12 +151,25 @@ def _(request_cost, price):
         ((2_000, 500, 1_500), (1_500 * price["cache_hit"] + 500 * price["cache_miss"] + 500 * price["output"]) / 1e6,
          "2,000 prompt tokens (1,500 cached) and 500 completion tokens"),
     ]
+    results = []
     for args, expected, label in cases:
         got = _call(f"request_cost{args}", request_cost, *args)
         require(not is_blank(got), "request_cost returns ... : return the cost in dollars.")
         require(isinstance(got, numbers.Real) and not isinstance(got, bool),
                 f"request_cost should return a number of dollars, not {type(got).__name__}.")
+        results.append(got)
+    right = [expected for _, expected, _ in cases]
+    if not all(math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12) for got, want in zip(results, right)):
+        for cost, say in _cost_mistakes(price):
+            if all(math.isclose(got, cost(*args), rel_tol=1e-9, abs_tol=1e-12)
+                   for got, (args, _, _) in zip(results, cases)):
+                require(False, say)
+    for got, (args, expected, label) in zip(results, cases):
         if not math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-12):
+            if math.isclose(got, round(expected, 4), abs_tol=1e-12) or math.isclose(got, round(expected, 2),
+                                                                                     abs_tol=1e-12):
+                require(False, f"For {label}, request_cost gave {got!r}, the cost rounded; it should be "
+                               f"{expected:g}. Don't round: a cost this small disappears, and many add up.")
             hint = " Did you divide by 1_000_000?" if math.isclose(got, expected * 1e6, rel_tol=1e-9) else ""
             require(False, f"For {label}, request_cost gave {got!r} dollars; it should be {expected:g}.{hint}")
     return "A request of 2,000 prompt and 500 completion tokens costs well under a cent; a long conversation is many of them."
