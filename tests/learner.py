@@ -33,13 +33,17 @@ def shell():
 class LearnerNotebook:
     """One notebook's namespace in the process-wide IPython shell (reset when another notebook takes it)."""
 
+    _owner: "LearnerNotebook | None" = None
+
     def __init__(self, stem: str) -> None:
         self.stem = stem
         self.nb = solution_notebook(REPO_ROOT / "notebooks" / f"{stem}.ipynb")
         self.sh = shell()
-        self.sh.reset(new_session=False)
+        from helpers.checks import learner
+        learner.watch()  # what `from helpers.checks import check` does in a kernel
         self.ran_upto = -1
         self._last = ""
+        LearnerNotebook._owner = None  # run from the top on first use
 
     def run(self, source: str) -> Any:
         """Run one cell's source; its output is swallowed; an exception in it stays in the result, as in Jupyter."""
@@ -56,8 +60,19 @@ class LearnerNotebook:
                 return i
         raise KeyError(f"{self.stem} has no exercise {ex}")
 
+    def _claim(self) -> None:
+        """Take the shell back if another notebook used it since: a fresh namespace, run again from the top."""
+        if LearnerNotebook._owner is not self:
+            from helpers.checks import learner
+
+            self.sh.reset(new_session=False)
+            learner._last_errors.clear()
+            self.ran_upto = -1
+            LearnerNotebook._owner = self
+
     def run_upto(self, ex: str) -> None:
         """Run every code cell before exercise `ex` that hasn't run yet (earlier exercises with their solutions)."""
+        self._claim()
         end = self._index(ex)
         for i in range(self.ran_upto + 1, end):
             cell = self.nb.cells[i]

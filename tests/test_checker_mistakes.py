@@ -621,3 +621,78 @@ def test_07_3_the_solution_passes():
 ], ids=["no cache", "twice", "swapped", "per thousand", "not divided", "output price", "rounded"])
 def test_07_3_likely_mistakes(expression, part):
     not_yet(run_check("07.3", request_cost=cost(expression), price=PRICE), part)
+
+
+# ---- a cell that failed, typed values, 01.2 and 02.2 ------------------------------------------------------------------
+REPLY_PARTS = ('answer = reply["choices"][0]["message"]["content"]\n'
+               'finish_reason = reply["choices"][0]["finish_reason"]\n'
+               'total_tokens = reply["usage"]["total_tokens"]\n')
+
+
+def test_01_2_the_solution_passes(nb01):
+    passes(nb01.try_answer("01.2"))
+    passes(nb01.try_answer("01.2", REPLY_PARTS))
+
+
+def test_01_2_a_failed_cell_is_not_checked_with_old_values(nb01):
+    passes(nb01.try_answer("01.2", REPLY_PARTS))
+    # the cell now stops at a KeyError: the variables still hold the last run's (right) values
+    feedback = not_yet(nb01.try_answer("01.2", REPLY_PARTS.replace('reply["choices"][0]["finish_reason"]',
+                                                                   'reply["finish_reason"]')),
+                       "the exercise cell stopped with KeyError: 'finish_reason'", "left over from an earlier run")
+    assert "passed" not in feedback
+    not_yet(nb01.try_answer("01.2", "answer = reply[\"choices\"][0][\"message\"][\"content\"\n"), "syntax error")
+    not_yet(nb01.try_answer("01.2", REPLY_PARTS.replace("reply[", "replies[", 1)), "NameError",
+            "Run All Above Selected Cell")
+
+
+@pytest.mark.parametrize("typed, part", [
+    (('finish_reason = reply["choices"][0]["finish_reason"]', 'finish_reason = "stop"'), "You typed finish_reason's"),
+    (('total_tokens = reply["usage"]["total_tokens"]', "total_tokens = 68"), "You typed total_tokens's"),
+])
+def test_01_2_typed_values_are_not_read_values(nb01, typed, part):
+    not_yet(nb01.try_answer("01.2", REPLY_PARTS.replace(*typed)), part, "Read it from reply")
+
+
+@pytest.mark.parametrize("typed, part", [
+    (('reply["choices"][0]["message"]["content"]', 'reply["choices"][0]["message"]'), "take its [\"content\"]"),
+    (('reply["choices"][0]["message"]["content"]', 'reply["choices"][0]'), "a whole choice"),
+    (('reply["choices"][0]["message"]["content"]', 'reply["choices"]'), "that's choices"),
+    (('reply["usage"]["total_tokens"]', 'reply["usage"]["completion_tokens"]'), "That's completion_tokens"),
+    (('reply["usage"]["total_tokens"]', 'reply["usage"]'), "the whole usage dict"),
+])
+def test_01_2_likely_mistakes(nb01, typed, part):
+    not_yet(nb01.try_answer("01.2", REPLY_PARTS.replace(*typed)), part)
+
+
+SYSTEM_FIRST = '''def kimi_chat_with_system(user_message, system=None, model=None, temperature=None, timeout=60):
+    messages = [{"role": "user", "content": user_message}]
+    if system is not None:
+        messages = MESSAGES
+    body = {"model": model or course.model, "messages": messages}
+    if temperature is not None:
+        body["temperature"] = temperature
+    response = requests.post(CHAT_URL, headers=HEADERS, json=body, timeout=timeout)
+    CHECK
+    return response.json()["choices"][0]["message"]["content"]'''
+WITH_SYSTEM = '[{"role": "system", "content": system}] + messages'
+
+
+def test_02_2_the_solution_passes(nb02):
+    passes(nb02.try_answer("02.2"))
+    passes(nb02.try_answer("02.2", SYSTEM_FIRST.replace("MESSAGES", WITH_SYSTEM)
+                           .replace("CHECK", "response.raise_for_status()")))
+
+
+@pytest.mark.parametrize("messages, check, part", [
+    ('messages.append({"role": "system", "content": system})', "response.raise_for_status()", "returns None"),
+    ('{"role": "system", "content": system}', "response.raise_for_status()", "one message, not a list"),
+    ('messages + [{"role": "system", "content": system}]', "response.raise_for_status()",
+     "the first message should be {\"role\": \"system\""),
+    ('[{"role": "system", "content": system}]', "response.raise_for_status()", "the user's message, once"),
+    (WITH_SYSTEM, "response.raise_for_status", "without () only names the method"),
+    (WITH_SYSTEM, "pass", "Check the status first: response.raise_for_status()"),
+    (WITH_SYSTEM, "print(response.status_code)", "Check the status first"),
+], ids=["append", "a dict", "system last", "no user", "no call", "no check", "print"])
+def test_02_2_likely_mistakes(nb02, messages, check, part):
+    not_yet(nb02.try_answer("02.2", SYSTEM_FIRST.replace("MESSAGES", messages).replace("CHECK", check)), part)

@@ -102,6 +102,13 @@ def run_check(exercise_id: str, **answers: Any) -> tuple[bool, str]:
         inspect.signature(ex.checker).bind(**answers)
     except TypeError as exc:
         return False, f"{NOT_YET_MARK} Exercise {exercise_id} — the check cell was changed: {exc}. Restore it."
+    # In a notebook: when the exercise cell raised the last time it ran, the values passed here may be left over
+    # from an earlier run. A cell that never ran (a syntax error, a name not yet defined) is said at once; otherwise
+    # the checker's own "not yet" is more specific, but a pass would mislead.
+    stale = learner.stale_answer(exercise_id)
+    if stale is not None and isinstance(learner.last_run_error(exercise_id), (SyntaxError, NameError)):
+        ex.passed = False
+        return False, f"{NOT_YET_MARK} Exercise {exercise_id} — not yet: {stale}\n   Need a nudge? Run hint(\"{exercise_id}\")."
     try:
         message = ex.checker(**answers)
     except NotYet as exc:
@@ -109,6 +116,9 @@ def run_check(exercise_id: str, **answers: Any) -> tuple[bool, str]:
         return False, f"{NOT_YET_MARK} Exercise {exercise_id} — not yet: {exc}\n   Need a nudge? Run hint(\"{exercise_id}\")."
     except Exception as exc:  # a learner's answer may break in any way: feedback, not a traceback
         return False, _crashed(exercise_id, exc)
+    if stale is not None:
+        ex.passed = False
+        return False, f"{NOT_YET_MARK} Exercise {exercise_id} — not yet: {stale}\n   Need a nudge? Run hint(\"{exercise_id}\")."
     ex.passed = True
     return True, f"{PASS_MARK} Exercise {exercise_id} passed." + (f" {message}" if message else "")
 
@@ -137,5 +147,9 @@ def hint(exercise_id: str) -> None:
     ex.hints_shown += 1
     print(f"💡 Hint {n + 1} of {len(ex.hints)} for {exercise_id}: {ex.hints[n]}")
 
+
+from . import learner  # noqa: E402 — after the framework it uses nothing of
+
+learner.watch()
 
 __all__ = ["check", "hint", "exercise", "require", "is_blank", "NotYet", "run_check", "REGISTRY"]

@@ -22,7 +22,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import exercise, is_blank, require
+from . import exercise, is_blank, learner, require
 
 INTRODUCE = "用一句话介绍你自己"
 AUTH_TYPES = ("invalid_authentication_error", "incorrect_api_key_error")
@@ -212,6 +212,13 @@ def _(out):
 def _(reply, answer, finish_reason, total_tokens):
     require(isinstance(reply, dict) and reply.get("choices"),
             "reply isn't a chat completion: run the cells of section 5 again (they set reply).")
+    where = {"answer": "reply[\"choices\"][0][\"message\"][\"content\"]",
+             "finish_reason": "reply[\"choices\"][0][\"finish_reason\"]",
+             "total_tokens": "reply[\"usage\"][\"total_tokens\"]"}
+    for name, value in learner.typed_values(learner.exercise_cell("01.2"), tuple(where)).items():
+        require(False, f"You typed {name}'s value ({value!r}) yourself. Read it from reply, {where[name]}, so that "
+                       "it is right for any reply"
+                       + (" (one cut off by max_tokens says \"length\")." if name == "finish_reason" else "."))
     choice = reply["choices"][0]
     message = choice["message"]
     require(not is_blank(answer), "Fill in answer (replace the ...).")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -166,6 +167,11 @@ def _(kimi_chat_with_system):
     prepared, options = sent[-1]
     body = _sent_json(prepared)
     messages = body.get("messages")
+    require(messages is not None, "Your function sent \"messages\": null. list.append(...) changes a list in place "
+                                  "and returns None: build the new list instead, "
+                                  "[{\"role\": \"system\", \"content\": system}] + messages.")
+    require(not isinstance(messages, dict), "Your function sent one message, not a list: put the system message and "
+                                            "the user's in one list, [{...system...}] + messages.")
     require(isinstance(messages, list) and messages and messages[0] == {"role": "system", "content": LAB_SYSTEM_PROMPT},
             "With system=..., the first message should be {\"role\": \"system\", \"content\": system}. "
             f"Your function sent: {json.dumps(messages, ensure_ascii=False)[:120]}")
@@ -196,6 +202,10 @@ def _(kimi_chat_with_system):
         try:
             result = fn(WHAT_CAN_YOU_DO, temperature=0.5)
         except KeyError as exc:
+            source = learner.exercise_cell("02.2") or ""
+            require(not re.search(r"raise_for_status\b(?!\s*\()", source),
+                    "Kimi refused temperature 0.5 with a 400, and your function went on to read choices: "
+                    "response.raise_for_status without () only names the method. Call it: response.raise_for_status().")
             require(False, f"Kimi refused temperature 0.5 with a 400, and your function failed with KeyError: {exc}: "
                            "it read choices from an error body. Check the status first: response.raise_for_status().")
         except Exception:
