@@ -262,12 +262,23 @@ def test_03_3_the_reasoning_in_the_answer(nb03, body):
 
 
 def test_03_3_none_and_empty_pieces(nb03):
+    # the cell itself stops at "".join(pieces_3): the error is what to fix first
     not_yet(nb03.try_answer("03.3", STREAM_LOOP.format(body="    pieces_3.append(chunk.choices[0].delta.content)")),
-            "pieces_3 holds None")
+            "the exercise cell stopped with TypeError: sequence item", "Fix what the error points to")
+
+
+def test_03_3_none_in_the_pieces(monkeypatch):
+    from helpers.checks import learner
+
+    monkeypatch.setattr(learner, "_last_errors", {})  # as if the cell had run without an error
+    not_yet(run_check("03.3", pieces=["你", None, "好"], answer="你好"), "pieces_3 holds None")
+
+
+def test_03_3_empty_pieces_and_deltas(nb03):
     not_yet(nb03.try_answer("03.3", STREAM_LOOP.format(
         body="    pieces_3.append(chunk.choices[0].delta.content or '')")), "empty strings")
     not_yet(nb03.try_answer("03.3", STREAM_LOOP.format(body="    pieces_3.append(chunk.choices[0].delta)")),
-            "holds ChoiceDelta objects")
+            "the exercise cell stopped with TypeError")
 
 
 def test_03_3_only_the_last_piece(nb03):
@@ -696,3 +707,78 @@ def test_02_2_the_solution_passes(nb02):
 ], ids=["append", "a dict", "system last", "no user", "no call", "no check", "print"])
 def test_02_2_likely_mistakes(nb02, messages, check, part):
     not_yet(nb02.try_answer("02.2", SYSTEM_FIRST.replace("MESSAGES", messages).replace("CHECK", check)), part)
+
+
+# ---- 03.1, 03.2, 04.2 -------------------------------------------------------------------------------------------------
+RAW = "raw_1 = client.chat.completions.with_raw_response.create(model=course.model, messages=lab_messages)\n"
+
+
+def test_03_1_the_solution_passes(nb03):
+    passes(nb03.try_answer("03.1"))
+
+
+@pytest.mark.parametrize("body, part", [
+    ("raw_1 = client.chat.completions.create(model=course.model, messages=lab_messages)\nrequest_id_1 = raw_1.id",
+     "you called .create() directly"),
+    (RAW + "request_id_1 = raw_1.request_id", "x-request-id header, which Kimi doesn't send"),
+    (RAW + "request_id_1 = raw_1.parse().id", "is the completion's id"),
+    (RAW + "request_id_1 = raw_1.headers", "a string, not Headers"),
+    (RAW + "request_id_1 = raw_1.headers['x-request-id']", "stopped with KeyError"),
+    (RAW.replace("lab_messages)", "lab_messages, temperature=0.3)") + "request_id_1 = raw_1.headers['msh-request-id']",
+     "stopped with BadRequestError"),
+], ids=["parsed", "request_id", "completion id", "headers", "x-request-id", "temperature"])
+def test_03_1_likely_mistakes(nb03, body, part):
+    not_yet(nb03.try_answer("03.1", body), part)
+
+
+QUESTION = 'question_2 = [{"role": "user", "content": "你能干吗？"}]\n'
+THINKING_OFF = ('completion_2 = client.chat.completions.create(model=course.model, messages=question_2, '
+                'extra_body={"thinking": {"type": "disabled"}})\n')
+READ_REASONING = 'reasoning_2 = getattr(completion_2.choices[0].message, "reasoning_content", None)\n'
+
+
+def test_03_2_the_solution_passes(nb03):
+    passes(nb03.try_answer("03.2"))
+
+
+@pytest.mark.parametrize("body, part", [
+    (QUESTION + THINKING_OFF.replace('extra_body={"thinking": {"type": "disabled"}}', "") + READ_REASONING,
+     "no \"thinking\": {\"type\": \"disabled\"} in its body"),
+    (QUESTION + THINKING_OFF.replace('extra_body={"thinking": {"type": "disabled"}}',
+                                     'extra_headers={"thinking": "disabled"}') + READ_REASONING, "Put it in extra_body="),
+    (QUESTION + THINKING_OFF + READ_REASONING.replace("None)", "'')"), "reasoning_2 is ''"),
+    (QUESTION + THINKING_OFF + "reasoning_2 = completion_2.choices[0].message.reasoning_content\n",
+     "stopped with AttributeError"),
+], ids=["thinking on", "extra_headers", "empty default", "attribute"])
+def test_03_2_likely_mistakes(nb03, body, part):
+    nb03.sh.user_ns.pop("reasoning_2", None)
+    nb03.run("reasoning_2 = None")  # the check cell passes reasoning_2: a failed cell leaves an older one
+    not_yet(nb03.try_answer("03.2", body), part)
+
+
+@pytest.fixture(scope="module")
+def nb04():
+    return LearnerNotebook("04_whats_the_difference")
+
+
+JSON_HEADERS = 'compact_headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}\n'
+COMPACT = 'body_bytes = json.dumps(BODY, ensure_ascii=False, separators=(",", ":")).encode("utf-8")\n'
+SEND = ('compact_response = requests.post(f"{BASE_URL}/chat/completions", headers=compact_headers, data=body_bytes, '
+        'timeout=60)')
+
+
+def test_04_2_the_solution_passes(nb04):
+    passes(nb04.try_answer("04.2"))
+    passes(nb04.try_answer("04.2", JSON_HEADERS + COMPACT + SEND))
+
+
+@pytest.mark.parametrize("body, part", [
+    (JSON_HEADERS + COMPACT.replace("ensure_ascii=False, ", "") + SEND, "pass ensure_ascii=False"),
+    (JSON_HEADERS + COMPACT.replace(', separators=(",", ":")', "") + SEND, "pass separators=(',', ':')"),
+    (JSON_HEADERS + COMPACT.replace('.encode("utf-8")', "") + SEND, "still text (a str)"),
+    (JSON_HEADERS + COMPACT.replace('"utf-8"', '"gbk"') + SEND, "isn't UTF-8"),
+    (JSON_HEADERS + COMPACT + SEND.replace("data=body_bytes", "json=BODY"), "didn't carry body_bytes"),
+    (JSON_HEADERS.replace(', "Content-Type": "application/json"', "") + COMPACT + SEND, "no Content-Type header"),
+], ids=["escaped", "spaces", "str", "gbk", "json=", "no content type"])
+def test_04_2_likely_mistakes(nb04, body, part):
+    not_yet(nb04.try_answer("04.2", body), part)

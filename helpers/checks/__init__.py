@@ -102,11 +102,10 @@ def run_check(exercise_id: str, **answers: Any) -> tuple[bool, str]:
         inspect.signature(ex.checker).bind(**answers)
     except TypeError as exc:
         return False, f"{NOT_YET_MARK} Exercise {exercise_id} — the check cell was changed: {exc}. Restore it."
-    # In a notebook: when the exercise cell raised the last time it ran, the values passed here may be left over
-    # from an earlier run. A cell that never ran (a syntax error, a name not yet defined) is said at once; otherwise
-    # the checker's own "not yet" is more specific, but a pass would mislead.
+    # In a notebook: when the exercise cell raised the last time it ran, the values passed here are left over from
+    # an earlier run, or half made: the error is what to fix first, and a pass would mislead.
     stale = learner.stale_answer(exercise_id)
-    if stale is not None and isinstance(learner.last_run_error(exercise_id), (SyntaxError, NameError)):
+    if stale is not None:
         ex.passed = False
         return False, f"{NOT_YET_MARK} Exercise {exercise_id} — not yet: {stale}\n   Need a nudge? Run hint(\"{exercise_id}\")."
     try:
@@ -116,9 +115,6 @@ def run_check(exercise_id: str, **answers: Any) -> tuple[bool, str]:
         return False, f"{NOT_YET_MARK} Exercise {exercise_id} — not yet: {exc}\n   Need a nudge? Run hint(\"{exercise_id}\")."
     except Exception as exc:  # a learner's answer may break in any way: feedback, not a traceback
         return False, _crashed(exercise_id, exc)
-    if stale is not None:
-        ex.passed = False
-        return False, f"{NOT_YET_MARK} Exercise {exercise_id} — not yet: {stale}\n   Need a nudge? Run hint(\"{exercise_id}\")."
     ex.passed = True
     return True, f"{PASS_MARK} Exercise {exercise_id} passed." + (f" {message}" if message else "")
 

@@ -70,7 +70,8 @@ def stale_answer(exercise_id: str) -> str | None:
                 "cells above it have to run first: click the exercise cell, run Run → Run All Above Selected Cell, "
                 "then the exercise cell, then this check.")
     return (f"the exercise cell stopped with {what} the last time you ran it, so what this check would look at is "
-            "left over from an earlier run. Fix the cell, run it again, then this check.")
+            "left over from an earlier run, or half made. Fix what the error points to, run the cell again, then "
+            "this check.")
 
 
 def exercise_cell(exercise_id: str) -> str | None:

@@ -53,6 +53,11 @@ def _(raw, request_id):
     require(not is_blank(request_id), "Replace the ... after request_id_1 = with the request id from raw_1's headers.")
     require(request_id is not None, "request_id_1 is None. raw_1.request_id reads the x-request-id header, which Kimi "
                                     "doesn't send; Kimi's own header is Msh-Request-Id: raw_1.headers[\"msh-request-id\"].")
+    require(isinstance(request_id, str), f"request_id_1 should be the header's value, a string, not "
+                                         f"{type(request_id).__name__}: raw_1.headers[\"msh-request-id\"].")
+    require(not request_id.startswith("chatcmpl-"),
+            f"{request_id} is the completion's id, which names the answer. Support needs Kimi's id for the request, "
+            "the Msh-Request-Id header: raw_1.headers[\"msh-request-id\"].")
     require(request_id == raw.headers.get("msh-request-id"),
             f"request_id_1 is {request_id!r}; it should be raw_1's Msh-Request-Id header.")
     answer = raw.parse().choices[0].message.content

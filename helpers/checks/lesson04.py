@@ -103,6 +103,11 @@ def _(compact_response, body_bytes):
             "encoding it yourself means you decide how the Chinese becomes bytes.")
     require(isinstance(body_bytes, bytes), f"body_bytes should be bytes, not {type(body_bytes).__name__}.")
     try:
+        body_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotYet("body_bytes isn't UTF-8: JSON on the wire is UTF-8, and Kimi reads it so. "
+                     "Encode the text with .encode('utf-8').") from None
+    try:
         decoded = json.loads(body_bytes.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise NotYet(f"body_bytes isn't valid JSON ({exc.__class__.__name__}). Build it with json.dumps(BODY, ...).") from None
