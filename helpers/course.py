@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import short_errors
 from .faults import FAULTS
 from .server import KimiServer
 from .settings import REPLAY_API_KEY, Settings, SettingsError, load_settings, repr_hiding_secrets
@@ -92,6 +93,7 @@ def start(quiet: bool = False) -> Course:
     bin_dir = os.path.dirname(sys.executable)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    short_errors.install()  # in a notebook: an HTTP error shows Kimi's answer, not pages of library frames
     if not quiet:
         print(_course.summary())
     return _course
