@@ -782,3 +782,44 @@ def test_04_2_the_solution_passes(nb04):
 ], ids=["escaped", "spaces", "str", "gbk", "json=", "no content type"])
 def test_04_2_likely_mistakes(nb04, body, part):
     not_yet(nb04.try_answer("04.2", body), part)
+
+
+# ---- 05.1, 05.2 -----------------------------------------------------------------------------------------------------
+def test_05_1_the_solution_passes():
+    passes(run_check("05.1", should_retry=lambda status, error_type: status >= 500 or (
+        status == 429 and error_type in {"rate_limit_reached_error", "engine_overloaded_error"})))
+
+
+@pytest.mark.parametrize("should_retry, part", [
+    (lambda status, error_type: status == 429 or status >= 500, "should_retry(429, 'exceeded_current_quota_error')"),
+    (lambda status, error_type: status >= 400, "should_retry(429, 'exceeded_current_quota_error')"),
+    (lambda status, error_type: error_type == "rate_limit_reached_error" or status >= 500,
+     "should_retry(429, 'engine_overloaded_error') returned False"),
+    (lambda status, error_type: status == 429 and error_type != "exceeded_current_quota_error",
+     "should_retry(500, 'unexpected_output') returned False"),
+    (lambda status, error_type: "yes" if status >= 500 else "no", "return True or False"),
+], ids=["all 429", "all errors", "not overloaded", "no 5xx", "strings"])
+def test_05_1_likely_mistakes(should_retry, part):
+    not_yet(run_check("05.1", should_retry=should_retry), part)
+
+
+def wait_reader(pattern: str, convert: str = "float"):
+    import re
+
+    def retry_after_seconds(message):
+        found = re.search(pattern, message)
+        return eval(convert)(found.group(1)) if found else None  # noqa: S307 — the test's own converter
+    return retry_after_seconds
+
+
+def test_05_2_the_solution_passes():
+    passes(run_check("05.2", retry_after_seconds=wait_reader(r"try again after (\d+(?:\.\d+)?) seconds?")))
+
+
+@pytest.mark.parametrize("reader, part", [
+    (wait_reader(r"(\d+(?:\.\d+)?)"), "returned 3.0, not 1"),
+    (wait_reader(r"after (\d+) second"), "returned None"),
+    (wait_reader(r"try again after (\d+(?:\.\d+)?) seconds?", "str"), "Turn it into a number with float"),
+], ids=["first number", "no decimals", "text"])
+def test_05_2_likely_mistakes(reader, part):
+    not_yet(run_check("05.2", retry_after_seconds=reader), part)
