@@ -118,6 +118,14 @@ def start_replay_course() -> dict[str, str]:
 
 
 def stop_course(saved: dict[str, str]) -> None:
+    """Stop the course and drop the shell, so that later tests in this process run outside any notebook again."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from helpers.checks import learner
+
+    LearnerNotebook._owner = None
+    learner._last_errors.clear()
+    InteractiveShell.clear_instance()
     course = course_module._course
     if course is not None and course.server is not None:
         course.server.stop()
