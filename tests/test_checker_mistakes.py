@@ -57,6 +57,14 @@ def test_02_1_without_a_timeout(nb02):
             "without a timeout")
 
 
+def test_02_1_a_timeout_passed_in_options(nb02):
+    passes(nb02.try_answer("02.1", KEY_ON_SESSION + "options = {'json': body, 'timeout': 60}\n"
+                                                    "response_1 = session_1.post(url, **options)"))
+    not_yet(nb02.try_answer("02.1", KEY_ON_SESSION + "options = {'json': body}\n"
+                                                     "response_1 = session_1.post(url, **options)"),
+            "without a timeout")
+
+
 def test_02_1_requests_post_instead_of_the_session(nb02):
     feedback = not_yet(nb02.try_answer("02.1", KEY_ON_SESSION + "response_1 = requests.post(url, json=body, "
                                                                 "headers=headers, timeout=60)"),
