@@ -831,3 +831,15 @@ def test_05_2_the_solution_passes():
 ], ids=["first number", "no decimals", "text"])
 def test_05_2_likely_mistakes(reader, part):
     not_yet(run_check("05.2", retry_after_seconds=reader), part)
+
+
+# ---- 08.2 (the mistakes found before any batch is sent) ----------------------------------------------------------------
+@pytest.mark.parametrize("answers, part", [
+    (dict(url="http://127.0.0.1:1/limits/tier1-x60/v1", rpm=500, concurrency=100), "limits_base_url(\"tier2\""),
+    (dict(url="http://127.0.0.1:1/limits/tier2/v1", rpm=500, concurrency=100), "scale=SCALE"),
+    (dict(url="http://127.0.0.1:1/limits/tier2-x60/v1", rpm="500", concurrency=100), "a number of requests per minute"),
+    (dict(url="http://127.0.0.1:1/limits/tier2-x60/v1", rpm=500, concurrency=2.5), "a whole number"),
+    (dict(url="http://127.0.0.1:1/limits/tier2-x60/v1", rpm=500, concurrency=...), "Fill in tier2_concurrency"),
+], ids=["tier1", "no scale", "text", "fraction", "blank"])
+def test_08_2_likely_mistakes(answers, part):
+    not_yet(run_check("08.2", scale=60, **answers), part)
