@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import short_errors
 from .faults import FAULTS
 from .lab import LAB_MODEL
 from .server import KimiServer
@@ -105,6 +106,7 @@ def start(quiet: bool = False) -> Course:
     bin_dir = os.path.dirname(sys.executable)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    short_errors.install()  # in a notebook: an HTTP error shows Kimi's answer, not pages of library frames
     if not quiet:
         print(_course.summary())
     return _course

@@ -36,12 +36,37 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _numbers_by_value(value: Any) -> Any:
+    """`value` with every whole float written as an int, so that 1.0 and 1 give the same canonical text."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_numbers_by_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _numbers_by_value(v) for k, v in value.items()}
+    return value
+
+
+def _without_sent_back_thinking(body: Any) -> Any:
+    """`body` without the reasoning_content of its assistant messages."""
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        return body
+    messages = [{k: v for k, v in m.items() if k != "reasoning_content"}
+                if isinstance(m, dict) and m.get("role") == "assistant" else m for m in body["messages"]]
+    return {**body, "messages": messages}
+
+
 def request_key(method: str, path: str, body: Any, query: str = "") -> str:
     """The replay match key: method, path (with its query string, if any) and canonical body.
 
-    Key order and spacing in the body don't matter.
+    Key order and spacing in the body don't matter, nor how a number is written (1 and 1.0 are the same JSON number),
+    nor the thinking a client sends back with an assistant message (`reasoning_content`, as the openai SDK does when
+    a history keeps `completion.choices[0].message` itself): the recorded answer to the conversation is the same.
+
+        >>> request_key("POST", "/v1/x", {"temperature": 1.0}) == request_key("POST", "/v1/x", {"temperature": 1})
+        True
     """
-    body_text = "" if body is None else canonical_json(body)
+    body_text = "" if body is None else canonical_json(_numbers_by_value(_without_sent_back_thinking(body)))
     target = f"{path}?{query}" if query else path
     return f"{method.upper()} {target} {body_text}".rstrip()
 

@@ -102,6 +102,12 @@ def run_check(exercise_id: str, **answers: Any) -> tuple[bool, str]:
         inspect.signature(ex.checker).bind(**answers)
     except TypeError as exc:
         return False, f"{NOT_YET_MARK} Exercise {exercise_id} — the check cell was changed: {exc}. Restore it."
+    # In a notebook: when the exercise cell raised the last time it ran, the values passed here are left over from
+    # an earlier run, or half made: the error is what to fix first, and a pass would mislead.
+    stale = learner.stale_answer(exercise_id)
+    if stale is not None:
+        ex.passed = False
+        return False, f"{NOT_YET_MARK} Exercise {exercise_id} — not yet: {stale}\n   Need a nudge? Run hint(\"{exercise_id}\")."
     try:
         message = ex.checker(**answers)
     except NotYet as exc:
@@ -137,5 +143,9 @@ def hint(exercise_id: str) -> None:
     ex.hints_shown += 1
     print(f"💡 Hint {n + 1} of {len(ex.hints)} for {exercise_id}: {ex.hints[n]}")
 
+
+from . import learner  # noqa: E402 — after the framework it uses nothing of
+
+learner.watch()
 
 __all__ = ["check", "hint", "exercise", "require", "is_blank", "NotYet", "run_check", "REGISTRY"]

@@ -24,6 +24,14 @@ def _fake_key(seed: str) -> str:
     return "sk-" + (seed * 12)[:48]
 
 
+def _run(n: int) -> str:
+    """n letters and digits of both cases, like the characters of a key."""
+    return ("aB3dE9gH2k" * 8)[:n]
+
+
+_PLAIN_TEXT = "print('A key is available:', bool(api_key))"
+
+
 def _short(text: str, key: str) -> str:
     """Show a test string without printing the whole key-shaped value."""
     return text.replace(key, key[:9] + "…")
@@ -47,6 +55,8 @@ def _(looks_like_a_key):
     ]
     must_pass = [
         "sk-replay-offline",
+        "the sk-learn-and-pandas-notebook-of-the-week",
+        "sk-" + "_" * 30,
         "api_key = os.environ['MOONSHOT_API_KEY']",
         "api_key = 'sk-REDACTED'",
         "MOONSHOT_API_KEY=",
@@ -59,16 +69,40 @@ def _(looks_like_a_key):
     require(isinstance(first, bool),
             f"Your function returned {type(first).__name__}, not True or False. re.search gives a match or None: "
             "compare it with `is not None` (or wrap it in bool(...)).")
+    # The length first: sk- and a run of mixed-case letters and digits, one character at a time.
+    flagged_at = [n for n in range(1, 81) if looks_like_a_key("sk-" + _run(n)) is True]
+    if not flagged_at:
+        one_case = any(looks_like_a_key("sk-" + change(_run(30))) is True for change in (str.lower, str.upper))
+        require(not one_case, "It flags a key only when its letters are all small (or all capitals): a key mixes "
+                              "capital and small letters and digits. Use [A-Za-z0-9].")
+        require(False, f"It didn't flag a bare key, {_short(key, key)!r}. A key is `sk-` followed by 20 or more "
+                       "letters or digits; search for that pattern anywhere in the text.")
+    shortest = flagged_at[0]
+    require(shortest >= 20, f"It flagged sk- followed by only {shortest} characters: a key has 20 or more, so ask "
+                            "for {20,}.")
+    require(shortest <= 20, f"It missed sk- followed by 20 characters; it flags a key only from {shortest} characters "
+                            "on. The rule is 20 or more: write {20,}, not {" + str(shortest) + ",}.")
+    longer = [n for n in range(20, 81) if n not in flagged_at]
+    if longer:
+        require(False, f"It flagged sk- with 20 characters but not with {longer[0]}: a key may be longer than 20. "
+                       "Write {20,} (at least 20, no upper limit).")
+    require(looks_like_a_key(_PLAIN_TEXT) is False, "It flags any text: look for `sk-` followed by 20 or more letters "
+                                                     "or digits, not for anything.")
     for text in must_flag:
-        require(looks_like_a_key(text) is True, f"It missed the key in {_short(text, key)!r}: a key can sit anywhere in "
-                                                "a line, after a quote, `=` or `Bearer `.")
+        if looks_like_a_key(text) is not True:
+            at_start = looks_like_a_key(key) is True and not text.startswith("sk-")
+            require(False, f"It missed the key in {_short(text, key)!r}"
+                           + (": re.match looks only at the very start of the text. A key can sit anywhere in a "
+                              "line, after a quote, `=` or `Bearer `: use re.search." if at_start else "."))
     for text in must_pass:
         require(looks_like_a_key(text) is False,
                 f"It flagged {text!r}, which is not a key"
                 + (": it is the course's offline placeholder (its letters stop at a hyphen)." if "replay" in text else
+                   ": \\w matches the underscore too; a key's characters are letters and digits only, [A-Za-z0-9]."
+                   if "_" in text else
+                   ": a key is `sk-` followed by 20 or more letters or digits in one run, and a hyphen breaks the run."
+                   if "-" in text[3:] else
                    ": a key is `sk-` followed by 20 or more letters or digits, in one run."))
-    too_short = "sk-" + "a1" * 8
-    require(looks_like_a_key(too_short) is False, "It flagged sk- followed by only 16 characters: ask for 20 or more.")
     return "Run it over a notebook or a file before you share it; this course's own tests do the same."
 
 

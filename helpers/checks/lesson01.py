@@ -17,10 +17,12 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
-from . import exercise, is_blank, require
+from . import exercise, is_blank, learner, require
 
 INTRODUCE = "用一句话介绍你自己"
 AUTH_TYPES = ("invalid_authentication_error", "incorrect_api_key_error")
@@ -92,9 +94,14 @@ def _auth_advice(entry: dict[str, Any] | None) -> str:
         if auth is None:
             return ("your request had no Authorization header. Add "
                     "-H \"Authorization: Bearer $MOONSHOT_API_KEY\".")
-        if not auth.lower().startswith("bearer "):
-            return (f"your Authorization header starts with {auth.split(' ')[0]!r}; it should be "
-                    "\"Authorization: Bearer $MOONSHOT_API_KEY\".")
+        scheme, space, _ = auth.strip().partition(" ")
+        if not space or not scheme.isalpha():  # the log shows the key alone as ***
+            return ("your Authorization header held the key alone, without the word Bearer and a space in front. "
+                    "On the wire it should read `Authorization: Bearer <your key>`, so write "
+                    "-H \"Authorization: Bearer $MOONSHOT_API_KEY\".")
+        if scheme.lower() != "bearer":
+            return (f"your Authorization header starts with the word {scheme!r}; Kimi expects Bearer: "
+                    "-H \"Authorization: Bearer $MOONSHOT_API_KEY\".")
     return ("the key was missing or not accepted. Write -H \"Authorization: Bearer $MOONSHOT_API_KEY\" with double "
             "quotes: inside single quotes the shell sends the text $MOONSHOT_API_KEY instead of the key.")
 
@@ -106,13 +113,48 @@ def _curl_trouble(text: str) -> str | None:
     return None
 
 
-def _curl_output(out: Any, flags: str, advice: str = "") -> str:
+_OFFLINE = ("Your key and the URL are not the problem: check the network connection (or a proxy or firewall), "
+            "or work offline: set KIMI_MODE=replay in .env and restart the kernel.")
+
+
+def _failure_advice(trouble: str) -> str:
+    """What to do about curl's own error line: the network, the local server, or the URL the learner typed."""
+    base = os.environ.get("KIMI_BASE_URL", "")
+    base_host = urlsplit(base).hostname or ""
+    local = base_host in ("127.0.0.1", "localhost")
+    url_advice = f" Check the URL: it should start with $KIMI_BASE_URL ({base}), then /chat/completions."
+    found = re.search(r"Could not resolve (?:proxy|host): ([^\s:/]+)", trouble)
+    if found:
+        host = found.group(1)
+        if host == base_host and not local:
+            return f" Your computer couldn't look up {host}: it seems to have no network. {_OFFLINE}"
+        return f" There is no host called {host}.{url_advice}"
+    found = re.search(r"(?:Failed to connect to|connect to) ([^\s]+) port (\d+)", trouble)
+    if found or "Couldn't connect to server" in trouble or "Connection refused" in trouble:
+        host = found.group(1) if found else base_host
+        if host in ("127.0.0.1", "localhost") and local:
+            if found and urlsplit(base).port is not None and found.group(2) != str(urlsplit(base).port):
+                return f" Nothing listens on port {found.group(2)}.{url_advice}"
+            return (" The course's local server isn't answering: restart the kernel (Kernel → Restart) and run the "
+                    "notebook's first cell, start(), again.")
+        if host == base_host:
+            return f" Your computer couldn't connect to {host}. {_OFFLINE}"
+        return f" Nothing answered at {host}.{url_advice}"
+    if trouble.startswith(("curl: (28)", "curl: (56)", "curl: (52)", "curl: (35)", "curl: (60)")):
+        return f" The connection to the API broke down or timed out: that is the network, not your request. {_OFFLINE}"
+    if trouble.startswith("curl: (3)"):
+        return " curl couldn't read the URL (a space or a quote inside it?)." + url_advice
+    return url_advice
+
+
+def _curl_output(out: Any, flags: str) -> str:
     """What the learner's `out = !curl ...` printed, once it is there and curl itself didn't fail."""
     require(not is_blank(out), "Run the exercise cell first: it sets out.")
     text = output_text(out)
     require(text.strip(), f"curl printed nothing. Keep {flags} and run the cell again.")
     trouble = _curl_trouble(text)
-    require(trouble is None, f"curl itself failed: {trouble}.{advice}")
+    if trouble is not None:
+        require(False, f"curl itself failed: {trouble}.{_failure_advice(trouble)}")
     return text
 
 
@@ -125,7 +167,7 @@ def _curl_output(out: Any, flags: str, advice: str = "") -> str:
     "-H \"Authorization: Bearer $MOONSHOT_API_KEY\" -d '...the body as given...'",
 ])
 def _(out):
-    text = _curl_output(out, "-sS (silent, but still show errors)", " Check that the URL starts with $KIMI_BASE_URL.")
+    text = _curl_output(out, "-sS (silent, but still show errors)")
     _, body = parse_http_output(text)
     require(body is not None, f"curl's output isn't JSON: {text[:80]!r}. Did the request reach the API?")
     entry = _logged(INTRODUCE)
@@ -140,7 +182,12 @@ def _(out):
                 extra = " Then the key: your request had no Authorization header yet."
             require(False, f"{where} the API doesn't have (404 url.not_found). The chat endpoint is "
                            f"$KIMI_BASE_URL/chat/completions.{extra}")
-        require(kind not in AUTH_TYPES, f"Kimi answered 401 ({message}): {_auth_advice(entry)}")
+        if kind in AUTH_TYPES:
+            also = ""
+            if entry is not None and not entry["path"].rstrip("/").endswith("/chat/completions"):
+                also = (f" Then the path: your request went to {entry['path']}; the chat endpoint is "
+                        "$KIMI_BASE_URL/chat/completions.")
+            require(False, f"Kimi answered 401 ({message}): {_auth_advice(entry)}{also}")
         require(kind != "recording_not_found_error",
                 f"Replay mode has no answer for that exact request. Keep the body as given (the message "
                 f"{INTRODUCE!r}, the model from $KIMI_MODEL). The server said: {message}")
@@ -165,6 +212,13 @@ def _(out):
 def _(reply, answer, finish_reason, total_tokens):
     require(isinstance(reply, dict) and reply.get("choices"),
             "reply isn't a chat completion: run the cells of section 5 again (they set reply).")
+    where = {"answer": "reply[\"choices\"][0][\"message\"][\"content\"]",
+             "finish_reason": "reply[\"choices\"][0][\"finish_reason\"]",
+             "total_tokens": "reply[\"usage\"][\"total_tokens\"]"}
+    for name, value in learner.typed_values(learner.exercise_cell("01.2"), tuple(where)).items():
+        require(False, f"You typed {name}'s value ({value!r}) yourself. Read it from reply, {where[name]}, so that "
+                       "it is right for any reply"
+                       + (" (one cut off by max_tokens says \"length\")." if name == "finish_reason" else "."))
     choice = reply["choices"][0]
     message = choice["message"]
     require(not is_blank(answer), "Fill in answer (replace the ...).")

@@ -5,8 +5,10 @@ and for functions, the requests they send while the checker calls them. That wor
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -16,6 +18,7 @@ from ..lab import ARTICLE_QUESTION as WHAT_CAN_YOU_DO
 from ..lab import HELLO_LILEI as HELLO
 from ..lab import LAB_SYSTEM_PROMPT, PARAPHRASE_PROMPT
 from . import exercise, is_blank, require
+from . import learner
 
 ASK_NAME = "我叫什么名字？"
 SUMMARIZE = "用一句话总结我们刚才的对话。"
@@ -90,6 +93,10 @@ def _(session, response):
     require(isinstance(response, requests.Response),
             f"response_1 should be what session_1.post(...) returns (a requests Response), not {type(response).__name__}.")
     sent = response.request
+    require(response.connection is session.get_adapter(sent.url),
+            "response_1 didn't come from session_1: you sent it with requests.post(...) (or another session), so "
+            "the session's Authorization header never went along. Send it with session_1.post(url, json=body, "
+            "timeout=60).")
     require(sent.method == "POST", f"Your request used {sent.method}; a chat request is a POST.")
     require(sent.url.split("?")[0].endswith("/chat/completions"),
             "Your request went to a URL that doesn't end in /chat/completions: use url from §2.")
@@ -109,9 +116,31 @@ def _(session, response):
     require("temperature" not in body, "Leave temperature out: the course's model fixes its own.")
     require(body.get("messages") == [{"role": "user", "content": PARAPHRASE_PROMPT}],
             "Send the paraphrase request: the body from §3, whose only message is the user's PARAPHRASE_PROMPT.")
+    require(_had_timeout(session, sent.url, "02.1"),
+            "Your request went out without a timeout: without one, a server that never answers keeps your program "
+            "waiting for ever. Add timeout=60 to session_1.post(...).")
     require(response.status_code == 200, f"Kimi answered {response.status_code}: {_kimi_reason(response)}")
     answer = response.json()["choices"][0]["message"]["content"]
+    posts = learner.calls(learner.exercise_cell("02.1"), "post")
+    if any("headers" in learner.keywords(call) for call in posts):
+        return ("It works, but you passed headers= as well: the session already carries the Authorization header, "
+                f"so session_1.post(url, json=body, timeout=60) is enough. Kimi answered: {answer}")
     return f"The session added the key by itself. Kimi answered: {answer}"
+
+
+def _had_timeout(session: requests.Session, url: str, exercise_id: str) -> bool:
+    """Whether the request went out with a timeout: from the exercise cell when there is one (a notebook), else
+    from the connection it used, which keeps the timeout it was opened with."""
+    posts = learner.calls(learner.exercise_cell(exercise_id), "post")
+    if posts and not any(k.arg is None for call in posts for k in call.keywords):  # **options: can't tell from here
+        return any(_is_a_timeout(learner.keywords(call).get("timeout")) for call in posts)
+    pools = session.get_adapter(url).poolmanager.pools
+    connections = [c for key in list(pools.keys()) for c in list(pools[key].pool.queue) if c is not None]
+    return not connections or any(c.timeout is not None for c in connections)
+
+
+def _is_a_timeout(value: Any) -> bool:
+    return value is not None and not (isinstance(value, ast.Constant) and value.value is None)
 
 
 @exercise("02.2", hints=[
@@ -138,6 +167,11 @@ def _(kimi_chat_with_system):
     prepared, options = sent[-1]
     body = _sent_json(prepared)
     messages = body.get("messages")
+    require(messages is not None, "Your function sent \"messages\": null. list.append(...) changes a list in place "
+                                  "and returns None: build the new list instead, "
+                                  "[{\"role\": \"system\", \"content\": system}] + messages.")
+    require(not isinstance(messages, dict), "Your function sent one message, not a list: put the system message and "
+                                            "the user's in one list, [{...system...}] + messages.")
     require(isinstance(messages, list) and messages and messages[0] == {"role": "system", "content": LAB_SYSTEM_PROMPT},
             "With system=..., the first message should be {\"role\": \"system\", \"content\": system}. "
             f"Your function sent: {json.dumps(messages, ensure_ascii=False)[:120]}")
@@ -168,6 +202,10 @@ def _(kimi_chat_with_system):
         try:
             result = fn(WHAT_CAN_YOU_DO, temperature=0.5)
         except KeyError as exc:
+            source = learner.exercise_cell("02.2") or ""
+            require(not re.search(r"raise_for_status\b(?!\s*\()", source),
+                    "Kimi refused temperature 0.5 with a 400, and your function went on to read choices: "
+                    "response.raise_for_status without () only names the method. Call it: response.raise_for_status().")
             require(False, f"Kimi refused temperature 0.5 with a 400, and your function failed with KeyError: {exc}: "
                            "it read choices from an error body. Check the status first: response.raise_for_status().")
         except Exception:
@@ -192,13 +230,26 @@ EXPECTED_ROLES = ["system", "user", "assistant", "user", "assistant", "user"]
 ])
 def _(messages_3, reply_2):
     require(not is_blank(messages_3), "Replace the ... after messages_3 = with the list of messages to send.")
+    messages = learner.namespace().get("messages")
+    now = [m.get("role") if isinstance(m, dict) else m for m in messages] if isinstance(messages, list) else None
+    # appending to messages itself is fine once (then messages_3 is messages, with six messages)
+    corrupted = now is not None and now != EXPECTED_ROLES[:4] and not (messages is messages_3 and now == EXPECTED_ROLES)
+    rerun = ("messages has changed since §10: it now holds "
+             f"{len(messages) if isinstance(messages, list) else 0} messages instead of 4. Re-run the §10 cells (the "
+             "one that builds messages, then the one that appends reply_1 and asks 我叫什么名字？), then run this "
+             "exercise cell once.")
+    if messages_3 is None:
+        require(False, "messages_3 is None: list.append(...) changes the list in place and returns None. "
+                       + (rerun + " Build messages_3 as a new list: messages + [ ... two dicts ... ]." if corrupted else
+                          "Build a new list instead: messages_3 = messages + [ ... two dicts ... ]."))
     require(isinstance(messages_3, list), f"messages_3 should be a list of messages, not {type(messages_3).__name__}.")
     require(all(isinstance(m, dict) for m in messages_3),
             "Each message should be a dict like {\"role\": \"user\", \"content\": \"...\"}.")
     roles = [m.get("role") for m in messages_3]
     if len(roles) > len(EXPECTED_ROLES) and roles[:6] == EXPECTED_ROLES:
-        require(False, f"Your list has {len(roles)} messages: did you run an append cell twice? Re-run §10 "
-                       "(it rebuilds messages), then build messages_3 once.")
+        require(False, f"Your list has {len(roles)} messages: did you run an append cell twice? "
+                       + (rerun if corrupted else "Re-run §10 (it rebuilds messages), then build messages_3 once."))
+    require(not corrupted, rerun)
     require(roles == EXPECTED_ROLES, f"Your list's roles are {roles}; a third turn sends {EXPECTED_ROLES}: "
                                      "the four messages of §10, Kimi's reply, the new question.")
     require(all(isinstance(m.get("content"), str) and m.get("content") for m in messages_3),
@@ -207,7 +258,14 @@ def _(messages_3, reply_2):
             and messages_3[3]["content"] == ASK_NAME,
             "The first four messages should be the ones in messages (from §10), unchanged.")
     require(messages_3[4]["content"] == reply_2, "The fifth message should be Kimi's last reply, reply_2, word for word.")
-    require(messages_3[5]["content"] == SUMMARIZE, "The last message should be the new question, summary_question.")
+    question = learner.namespace().get("summary_question", SUMMARIZE)
+    require(messages_3[5]["content"] == question, "The last message should be the new question, summary_question.")
+    from ..course import current
+    if current().mode == "replay":
+        require(messages_3[5]["content"] == SUMMARIZE,
+                f"You changed the question to {messages_3[5]['content']!r}. Replay mode has Kimi's answer only for "
+                f"the question as given, {SUMMARIZE!r}: put summary_question back as it was (in live mode, with your "
+                "own key, you can ask anything).")
     response = requests.post(_chat_url(), headers={"Authorization": f"Bearer {_key()}"},
                              json={"model": _model(), "messages": messages_3}, timeout=120)
     require(response.status_code == 200, f"The list is right, but Kimi answered {response.status_code}: "

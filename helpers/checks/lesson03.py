@@ -11,7 +11,7 @@ from typing import Any
 from ..lab import ARTICLE_QUESTION as WHAT_CAN_YOU_DO
 from ..lab import HELLO_LILEI as HELLO
 from ..lab import LAB_SYSTEM_PROMPT
-from . import exercise, is_blank, require
+from . import exercise, is_blank, learner, require
 
 THINKING_OFF = {"type": "disabled"}
 
@@ -53,6 +53,11 @@ def _(raw, request_id):
     require(not is_blank(request_id), "Replace the ... after request_id_1 = with the request id from raw_1's headers.")
     require(request_id is not None, "request_id_1 is None. raw_1.request_id reads the x-request-id header, which Kimi "
                                     "doesn't send; Kimi's own header is Msh-Request-Id: raw_1.headers[\"msh-request-id\"].")
+    require(isinstance(request_id, str), f"request_id_1 should be the header's value, a string, not "
+                                         f"{type(request_id).__name__}: raw_1.headers[\"msh-request-id\"].")
+    require(not request_id.startswith("chatcmpl-"),
+            f"{request_id} is the completion's id, which names the answer. Support needs Kimi's id for the request, "
+            "the Msh-Request-Id header: raw_1.headers[\"msh-request-id\"].")
     require(request_id == raw.headers.get("msh-request-id"),
             f"request_id_1 is {request_id!r}; it should be raw_1's Msh-Request-Id header.")
     answer = raw.parse().choices[0].message.content
@@ -122,7 +127,45 @@ def _(pieces, answer):
     require(not odd, f"pieces_3 should hold strings, the text of each delta, but it holds {type(odd).__name__} "
                      "objects: take .content of the delta.")
     require(all(pieces), "pieces_3 holds empty strings: keep only pieces with text (if piece: ...).")
-    require(len(pieces) > 1, "pieces_3 has a single piece: a stream sends the answer a few characters at a time.")
+    require(len(pieces) > 1, "pieces_3 has a single piece: a stream sends the answer a few characters at a time: append each one inside the loop (pieces_3 = [piece] starts the list again each time).")
+    thinking_named = "reasoning_content" in (learner.exercise_cell("03.3") or "")
+    streamed = _streamed_pieces(learner.namespace().get("chunk"))
+    if streamed is not None:
+        content, reasoning = streamed
+        thought = set(reasoning) - set(content)
+        if any(p in thought for p in pieces) or (thinking_named and pieces != content):
+            require(False, "pieces_3 holds the model's thinking too (delta.reasoning_content), so answer_3 starts "
+                           "with its reasoning. The answer is delta.content alone: take only that.")
+        require(pieces == content,
+                f"pieces_3 has {len(pieces)} pieces, but the stream sent the answer in {len(content)}: append every "
+                "piece of delta.content that has text, once, inside the loop.")
+    require(streamed is not None or not thinking_named,  # live mode: no recording to compare with
+            "Your loop reads reasoning_content: that is the model's thinking, not its answer. Take only delta.content.")
     require(isinstance(answer, str) and answer == "".join(pieces),
             "Keep answer_3 = \"\".join(pieces_3) as the cell had it.")
     return f"{len(pieces)} pieces, joined into the whole answer: {answer}"
+
+
+def _streamed_pieces(chunk: Any) -> tuple[list[str], list[str]] | None:
+    """(answer pieces, thinking pieces) of the recorded stream `chunk` came from (replay and record), else None."""
+    from ..course import current
+
+    stream_id = getattr(chunk, "id", None)
+    server = current().server
+    if stream_id is None or server is None:
+        return None
+    for recording in server.index.all():
+        events = recording.response.get("events") or []
+        if not events or not isinstance(events[0].get("data"), dict) or events[0]["data"].get("id") != stream_id:
+            continue
+        content, reasoning = [], []
+        for event in events:
+            data = event.get("data")
+            for choice in (data.get("choices") or []) if isinstance(data, dict) else []:
+                delta = choice.get("delta") or {}
+                if delta.get("content"):
+                    content.append(delta["content"])
+                if delta.get("reasoning_content"):
+                    reasoning.append(delta["reasoning_content"])
+        return content, reasoning
+    return None

@@ -35,6 +35,15 @@ def _entry(headers: dict[str, str]) -> dict:
     return {"method": "POST", "path": "/v1/chat/completions", "headers": dict(headers), "body": None}
 
 
+def _with_capitalised_names(which_client, headers: dict[str, str]) -> object:
+    """What which_client says for these headers with names written as curl and requests write them."""
+    named = {"-".join(part.capitalize() for part in name.split("-")): value for name, value in headers.items()}
+    try:
+        return which_client(_entry(named))
+    except Exception:  # noqa: BLE001 — only a diagnosis
+        return None
+
+
 @exercise("04.1", hints=[
     "Look at the user-agent header: curl sends 'curl/…', requests 'python-requests/…', the SDK 'OpenAI/Python …' "
     "(and AsyncOpenAI 'AsyncOpenAI/Python …').",
@@ -56,9 +65,17 @@ def _(which_client):
             require(False, "which_client returned None for a request from curl. Replace the ... with code that returns "
                            "'curl', 'requests' or 'openai': the user-agent header names the client.")
         if got != expected and label.startswith("the SDK"):
-            require(False, f"For a request from the SDK it returned {got!r}, not 'openai'. The SDK writes header names "
-                           "in lower case ('user-agent'), so headers['User-Agent'] finds nothing there: "
-                           "compare header names without caring about case.")
+            agent = headers["user-agent"]
+            if got == "requests":
+                require(False, f"For a request from the SDK it returned 'requests': the SDK's user-agent, {agent!r}, "
+                               "has 'Python' in it too. requests' own user-agent starts with 'python-requests/': "
+                               "test for that, not for 'python'.")
+            if _with_capitalised_names(which_client, headers) == expected:
+                require(False, f"For a request from the SDK it returned {got!r}, not 'openai'. The SDK writes header "
+                               "names in lower case ('user-agent'), so headers['User-Agent'] finds nothing there: "
+                               "compare header names without caring about case.")
+            require(False, f"For a request from the SDK (user-agent {agent!r}) it returned {got!r}, not 'openai'. "
+                           "Look for 'openai' in the user-agent, in any case: 'openai' in agent.lower().")
         if got != expected and "async" in label:
             require(False, f"For a request from AsyncOpenAI (user-agent 'AsyncOpenAI/Python …') it returned {got!r}. "
                            "That's the SDK too: return 'openai'.")
@@ -85,6 +102,11 @@ def _(compact_response, body_bytes):
             "body_bytes is still text (a str). Call .encode('utf-8') on it: on the wire a body is bytes, and "
             "encoding it yourself means you decide how the Chinese becomes bytes.")
     require(isinstance(body_bytes, bytes), f"body_bytes should be bytes, not {type(body_bytes).__name__}.")
+    try:
+        body_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotYet("body_bytes isn't UTF-8: JSON on the wire is UTF-8, and Kimi reads it so. "
+                     "Encode the text with .encode('utf-8').") from None
     try:
         decoded = json.loads(body_bytes.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

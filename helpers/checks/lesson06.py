@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 import numbers
+import time
 from typing import Any
 
-from helpers.checks import exercise, is_blank, require
+from helpers.checks import exercise, is_blank, learner, require
 
 # A small Kimi-shaped stream: the role chunk, thinking, the answer, the final chunk with usage inside the choice.
 _CHUNKS = [
@@ -61,9 +62,19 @@ def _(parse_events):
     events = _events()
     try:
         simple = _run_parser(parse_events, _lines(events, split=False))
-        split = _run_parser(parse_events, _lines(events, split=True))
     except AssertionError as exc:
-        require(False, str(exc))
+        try:  # the same stream without what follows [DONE]: does the parser read past it?
+            _run_parser(parse_events, _lines(events, split=False)[:-4])
+        except AssertionError:
+            require(False, str(exc))
+        require(False, "Your parser read on after [DONE] and tried to decode what came next: stop at [DONE] "
+                       "(return as soon as text == \"[DONE]\"), before json.loads.")
+    try:
+        split = _run_parser(parse_events, _lines(events, split=True))
+    except AssertionError:
+        require(False, "With one data: line per event your parser works, but not with an event spread over two "
+                       "data: lines: neither line alone is JSON. Join all the event's pending lines into one text "
+                       "first: \"\\n\".join(pending).")
     require(not any(is_blank(e) for e in simple), "Your parser yields ... : replace both blanks.")
     require(not any(isinstance(e, str) for e in simple),
             "Your parser yields text. Decode it with json.loads so the caller gets a dict.")
@@ -89,6 +100,21 @@ def _(first_content_at, total):
     for name, value in (("first_content_at", first_content_at), ("total", total)):
         require(isinstance(value, numbers.Real) and not isinstance(value, bool),
                 f"{name} should be a number of seconds, not {type(value).__name__}.")
+    mixed = ("You mixed two clocks: time.time() counts seconds since 1970, time.perf_counter() from an arbitrary "
+             "start, so a difference between them means nothing. Use time.perf_counter() for started and for both "
+             "measurements.")
+    for name, value in (("first_content_at", first_content_at), ("total", total)):
+        require(abs(value) < 1e8, f"{name} is {value:,.0f} seconds. {mixed}")
+    started = learner.namespace().get("started")  # in a notebook: the exercise cell's own start
+    if isinstance(started, numbers.Real) and not isinstance(started, bool):
+        now = time.perf_counter() if started < 1e8 else time.time()
+        for name, value in (("first_content_at", first_content_at), ("total", total)):
+            if value > now - started + 0.001:  # more seconds than have passed since started
+                require(not started <= value <= now,
+                        f"{name} is {value:,.1f}: that is the clock's reading, not the seconds since started. "
+                        "Subtract: time.perf_counter() - started.")
+                require(False, f"{name} is {value:,.1f} seconds, but started was only {now - started:,.1f} seconds "
+                               f"ago. {mixed}")
     require(0 < first_content_at, "first_content_at should be the seconds since started, so more than 0.")
     require(first_content_at <= total, "The first piece can't arrive after the end: measure total after the loop.")
     share = first_content_at / total if total else 1
@@ -108,10 +134,20 @@ def _(first_tip, response):
 
     require(isinstance(first_tip, str), "first_tip should be a string.")
     require(first_tip.strip(), "first_tip is empty: add each piece of delta.content to it inside the loop.")
+    if first_tip.endswith("\n") and "\n" not in first_tip.rstrip("\n"):
+        require(False, "first_tip is the first line, but with its new line still at the end: keep only what comes "
+                       "before it, first_tip.split(\"\\n\")[0].")
     require("\n" not in first_tip, "first_tip holds more than one line. Stop at the first \\n and keep what is before it.")
     require(isinstance(response, requests.Response), "response should be the requests response from the with block.")
     require(response.raw is None or response.raw.closed, "The response is still open: keep the with block.")
+    last_line = learner.namespace().get("raw")  # the loop variable: the last line read before the loop ended
+    read_to_the_end = response._content_consumed or (
+        isinstance(last_line, bytes) and last_line.replace(b" ", b"").startswith(b"data:[DONE]"))
+    require(not read_to_the_end,
+            "You read the whole stream, up to [DONE], and took the first line afterwards: the answer is right, but "
+            "the connection stayed open until the last tip arrived. Stop reading as soon as the first line is "
+            "complete: break out of the loop once \"\\n\" in first_tip.")
     if current().mode == "replay":
         expected = "1. 每天写一点代码，动手比只看书更重要。"
         require(first_tip.strip() == expected, f"The first tip should be {expected!r}, but first_tip is {first_tip!r}.")
-    return "You read one line of the answer and let the connection go."
+    return "You read one line of the answer and let the connection go: the rest of the stream was never read."

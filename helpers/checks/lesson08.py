@@ -16,6 +16,39 @@ def _fastest(n, rpm, concurrency, answer_seconds):
     return starts[-1] + answer_seconds
 
 
+def _variant(n, rpm, concurrency, answer_seconds, *, gap=None, wait_from=0, rpm_limit=True, concurrency_limit=True,
+             after_answer=False, no_max=False):
+    """fastest_batch_seconds as a learner might get it wrong: the rule changed in one way."""
+    gap = 60 / rpm if gap is None else gap(rpm)
+    starts = []
+    for k in range(n):
+        start = 0.0 if k == 0 else starts[k - 1] + (gap if rpm_limit else 0.0)
+        if after_answer and k > 0:
+            start = starts[k - 1] + answer_seconds
+        if concurrency_limit and k >= concurrency + wait_from:
+            waited = starts[k - concurrency] + answer_seconds
+            start = waited if no_max else max(start, waited)
+        starts.append(start)
+    return starts[-1] + answer_seconds
+
+
+# The likely mistakes, each as a variant of the rule and what to say when an answer behaves exactly like it.
+_MISTAKES = [
+    (dict(wait_from=1), "Request k = concurrency has to wait too: `if k > concurrency` lets it start early. "
+                        "Use `if k >= concurrency` (with concurrency 2, request 2 waits for request 0)."),
+    (dict(gap=lambda rpm: rpm / 60), "The gap between starts is 60 / rpm seconds (at 200 RPM, 0.3 s), not rpm / 60."),
+    (dict(gap=lambda rpm: 1 / rpm), "rpm counts requests per minute: the gap between starts is 60 / rpm seconds, "
+                                    "not 1 / rpm."),
+    (dict(concurrency_limit=False), "That's the RPM alone: once k >= concurrency, request k also waits until request "
+                                    "k - concurrency is answered (starts[k - concurrency] + answer_seconds)."),
+    (dict(rpm_limit=False), "That's the concurrency limit alone: request k also can't start before "
+                            "starts[k - 1] + 60 / rpm."),
+    (dict(no_max=True), "Once k >= concurrency, request k has to wait for both limits: take the later of the two "
+                        "times, max(start, starts[k - concurrency] + answer_seconds), instead of replacing start."),
+    (dict(after_answer=True, concurrency_limit=False), "Each request waits for the one before to be answered: "
+                                                       "that's one at a time. Requests may overlap, up to concurrency."),
+]
+
 # (arguments, what the case is about, what to say when the answer is too fast)
 _CASES = [
     ((1, 200, 50, 2.0), "a single request", "one request takes exactly as long as its answer."),
@@ -27,6 +60,8 @@ _CASES = [
      "with 2 requests in flight, request k must wait until request k-2 is answered."),
     ((10, 60, 3, 0.5), "60 RPM, 3 in flight, 0.5 s answers",
      "requests may start only one per second."),
+    ((3, 600, 2, 2.0), "3 requests, 600 RPM, 2 in flight, 2 s answers",
+     "with 2 in flight, request 2 must wait until request 0 is answered at 2 s."),
 ]
 
 
@@ -40,6 +75,7 @@ _CASES = [
 ])
 def _(fastest_batch_seconds):
     require(callable(fastest_batch_seconds), "fastest_batch_seconds should be the function you completed.")
+    results = []
     for args, about, too_fast in _CASES:
         try:
             got = fastest_batch_seconds(*args)
@@ -48,7 +84,14 @@ def _(fastest_batch_seconds):
                 raise NotYet("Replace the ... in the loop with the earliest time request k may start.") from None
             raise
         require(got is not ..., "Replace the ... with the earliest time request k may start.")
-        require(isinstance(got, (int, float)), f"For {about} it returned {got!r}, not a number of seconds.")
+        require(isinstance(got, (int, float)) and not isinstance(got, bool),
+                f"For {about} it returned {got!r}, not a number of seconds.")
+        results.append(got)
+    if any(abs(got - _fastest(*args)) > 1e-6 for got, (args, _, _) in zip(results, _CASES)):
+        for change, say in _MISTAKES:
+            if all(abs(got - _variant(*args, **change)) <= 1e-6 for got, (args, _, _) in zip(results, _CASES)):
+                require(False, say)
+    for got, (args, about, too_fast) in zip(results, _CASES):
         want = _fastest(*args)
         if abs(got - want) > 1e-6:
             if got < want:

@@ -1,0 +1,135 @@
+"""Short errors: when a notebook cell fails inside an HTTP library, show what the learner needs and not the
+library's frames.
+
+An error from the openai SDK, requests or httpx still raises for real (the cell stops, Jupyter marks it as an error,
+`%tb` prints every frame), but what the cell shows is a few lines: the exception, Kimi's status, error type and
+message, the request id, and the line of the learner's own cell that raised.
+
+Example:
+    >>> import requests
+    >>> error = requests.ConnectionError("Failed to establish a new connection: [Errno 111] Connection refused")
+    >>> print("\\n".join(summary(error)))
+    requests.exceptions.ConnectionError: Failed to establish a new connection: [Errno 111] Connection refused
+      No answer came back: nothing was listening, or the network is down.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from types import TracebackType
+from typing import Any
+
+LIBRARIES = ("openai", "httpx", "httpcore", "requests", "urllib3")
+
+
+def _error_classes() -> tuple[type[BaseException], ...]:
+    classes: list[type[BaseException]] = []
+    try:
+        import openai
+        classes.append(openai.OpenAIError)
+    except ImportError:  # pragma: no cover — every notebook environment has it
+        pass
+    try:
+        import requests
+        classes.append(requests.RequestException)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import httpx
+        classes.append(httpx.HTTPError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(classes)
+
+
+def _kimi_error(response: Any) -> tuple[str | None, str | None]:
+    """(type, message) from an error answer's JSON body, if it has one."""
+    try:
+        body = response.json()
+    except Exception:  # noqa: BLE001 — not JSON, or already closed
+        try:
+            body = json.loads(getattr(response, "text", "") or "")
+        except Exception:  # noqa: BLE001
+            return None, None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return error.get("type"), error.get("message")
+    if isinstance(error, str):
+        return error, body.get("message")
+    return None, None
+
+
+def summary(error: BaseException) -> list[str]:
+    """The lines worth reading about an HTTP error: what it is, and what the service said."""
+    name = f"{type(error).__module__}.{type(error).__qualname__}"
+    response = getattr(error, "response", None)
+    status = getattr(error, "status_code", None) or getattr(response, "status_code", None)
+    kind = getattr(error, "type", None)
+    message = getattr(error, "message", None) if isinstance(getattr(error, "message", None), str) else None
+    if response is not None:
+        body_kind, body_message = _kimi_error(response)
+        kind, message = kind or body_kind, body_message or message
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    first = message or text
+    lines = [f"{name}: {first}"]
+    if response is not None and status is not None:
+        headers = getattr(response, "headers", {}) or {}
+        details = [f"HTTP {status}"]
+        if kind:
+            details.append(f"type {kind}")
+        request_id = headers.get("msh-request-id") if hasattr(headers, "get") else None
+        details.append(f"request id {request_id}" if request_id else "no request id")
+        lines.append("  " + " · ".join(details))
+    elif status is None:
+        lines.append("  No answer came back: nothing was listening, or the network is down."
+                     if "onnect" in type(error).__name__ or "onnect" in str(error) else
+                     "  No answer came back in time." if "imeout" in type(error).__name__ else
+                     "  No HTTP answer to show.")
+    return lines
+
+
+def _cell_frames(tb: TracebackType | None) -> tuple[list[str], int]:
+    """The learner's own lines in the traceback (cells and course code), and how many library frames were left out."""
+    shown, hidden = [], 0
+    for frame in traceback.extract_tb(tb):
+        in_library = "site-packages" in frame.filename or any(f"/{lib}/" in frame.filename for lib in LIBRARIES)
+        if in_library or frame.filename.endswith("interactiveshell.py"):
+            hidden += 1
+            continue
+        where = "your cell" if ("ipykernel_" in frame.filename or frame.filename.startswith("<")) else frame.filename
+        shown.append(f"  {where}, line {frame.lineno}: {(frame.line or '').strip()}")
+    return shown, hidden
+
+
+def short_traceback(error: BaseException, tb: TracebackType | None) -> list[str]:
+    frames, hidden = _cell_frames(tb)
+    lines = summary(error) + frames
+    if hidden:
+        lines.append(f"  ({hidden} frames inside the HTTP libraries are hidden: run %tb to see them all.)")
+    return lines
+
+
+def _handler(shell: Any, etype: type[BaseException], value: BaseException, tb: TracebackType | None,
+             tb_offset: Any = None) -> list[str]:
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb  # so that %tb shows every frame
+    stb = short_traceback(value, tb)
+    shell._showtraceback(etype, value, stb)  # an error output, as for any exception, only shorter
+    return stb
+
+
+def install() -> bool:
+    """In a notebook, show HTTP-library errors short from now on (once per kernel); False outside a notebook."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    if not getattr(shell, "_kimi_short_errors", False):
+        classes = _error_classes()
+        if classes:
+            shell.set_custom_exc(classes, _handler)
+        shell._kimi_short_errors = True
+    return True
