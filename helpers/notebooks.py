@@ -30,15 +30,30 @@ SOLUTIONS_DIR = REPO_ROOT / "solutions"
 INSTRUCTOR_DIR = REPO_ROOT / "instructor"
 
 
+# Tests replay recordings at pace 0 (instantly): a stored output never shows how long a reply took, so pacing
+# would only add waiting. A notebook whose cells measure the pacing itself is tested at the recorded pace.
+# KIMI_TEST_PACE=1 tests every notebook as recorded.
+TEST_PACE = "0"
+PACE_FOR = {
+    "06_streaming": "1",  # section 5 times a stream: its first words must come before its end, as recorded
+}
+
+
+def pace_for_tests(notebook: Path | str) -> str:
+    """The replay pace a notebook is tested (and its outputs stored) at."""
+    return os.environ.get("KIMI_TEST_PACE") or PACE_FOR.get(Path(notebook).stem, TEST_PACE)
+
+
 def use_test_environment() -> None:
     """Set this process's environment to the one notebooks are tested in: replay mode, no key, the
-    default model. Kernels started afterwards inherit it, and start() in them runs a replay server."""
+    default model, the test pace. Kernels started afterwards inherit it, and start() in them runs a
+    replay server. Every variable the course reads is set here, so a maintainer's .env changes nothing."""
     for name in ("MOONSHOT_API_KEY", "KIMI_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "KIMI_RECORDINGS_DIR",
                  "KIMI_RECORD_OVERWRITE"):
         os.environ.pop(name, None)
     os.environ["KIMI_MODE"] = "replay"
     os.environ["KIMI_MODEL"] = DEFAULT_MODEL
-    os.environ.setdefault("KIMI_REPLAY_PACE", "1")
+    os.environ["KIMI_REPLAY_PACE"] = os.environ.get("KIMI_TEST_PACE") or TEST_PACE
 
 
 def exercise_id(cell) -> str | None:
@@ -123,7 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["execute", "solutions"])
     parser.add_argument("notebooks", nargs="+", type=Path)
     args = parser.parse_args(argv)
+    if os.environ.get("KIMI_MODE") == "record":
+        os.environ["KIMI_MODEL"] = DEFAULT_MODEL  # recordings are of the course's model, whatever .env says
+    else:
+        use_test_environment()  # outputs are stored exactly as the tests will compare them
     for path in args.notebooks:
+        if os.environ["KIMI_MODE"] != "record":
+            os.environ["KIMI_REPLAY_PACE"] = pace_for_tests(path)
         if args.command == "execute":
             nb = nbformat.read(path, as_version=4)
             execute(nb, path.parent)
