@@ -1,5 +1,7 @@
 # make lab     set up .venv (first time only) and open the course in JupyterLab
-# make test    set up .venv and run every test, the notebooks under strict nbval included
+# make test    set up .venv and run every test, the notebooks under strict nbval included (two at a time)
+# make test-fast  everything but the notebooks (under a minute): after changing helpers/ or tests/
+# make lint    ruff and mypy, configured in pyproject.toml
 # make record  with a key in .env: refresh recordings from the real API, then the notebooks' outputs
 # make outputs re-run every notebook in replay mode and store its outputs (after editing a notebook)
 # make bench   measure the local server and the notebook suite against their floors
@@ -9,7 +11,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
-.PHONY: lab test record outputs bench solutions clean
+.PHONY: lab test test-fast lint record outputs bench solutions clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (openai 3.x requires it); set PYTHON=python3.11")'
@@ -28,6 +30,13 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests helpers
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 record: $(STAMP)
 	KIMI_MODE=record KIMI_RECORD_OVERWRITE=1 $(PY) -m helpers.notebooks execute $(NOTEBOOKS)

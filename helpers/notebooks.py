@@ -26,6 +26,7 @@ from .settings import DEFAULT_MODEL, REPO_ROOT
 
 EXERCISE_LINE = re.compile(r"^# Exercise (\d\d\.\d+)\b")
 SOLUTION_HEADER = re.compile(r"^# %% Exercise (\d\d\.\d+)\s*$", re.MULTILINE)
+SHELL_CAPTURE = re.compile(r'^(\w+) = get_ipython\(\)\.getoutput\(r"""(.*?)"""\)$', re.MULTILINE | re.DOTALL)
 SOLUTIONS_DIR = REPO_ROOT / "solutions"
 INSTRUCTOR_DIR = REPO_ROOT / "instructor"
 
@@ -36,6 +37,10 @@ INSTRUCTOR_DIR = REPO_ROOT / "instructor"
 TEST_PACE = "0"
 PACE_FOR = {
     "06_streaming": "1",  # section 5 times a stream: its first words must come before its end, as recorded
+    # Cell 14 leaves three streams after their first line; at pace 0 the local server is still writing the rest to
+    # the closed sockets and asyncio warns on stderr ("socket.send() raised exception."), which nbval refuses.
+    # Until the server stops a stream whose client has left, this lesson is tested as recorded.
+    "04_whats_the_difference": "1",
 }
 
 
@@ -71,9 +76,24 @@ def parse_solutions(text: str) -> dict[str, str]:
     return {parts[i]: parts[i + 1].strip("\n") for i in range(1, len(parts) - 1, 2)}
 
 
+def as_cell_source(code: str) -> str:
+    r'''A solution as the notebook cell shows it: the file is plain Python, so a shell cell is written there as
+    the call IPython makes of it, `out = get_ipython().getoutput(r"""cmd""")`, and becomes `out = !cmd` again.
+
+    >>> print(as_cell_source('out = get_ipython().getoutput(r"""curl -sS $URL \\\n  -i""")\nprint(out)'))
+    out = !curl -sS $URL \
+      -i
+    print(out)
+    '''
+    return SHELL_CAPTURE.sub(lambda m: f"{m.group(1)} = !{m.group(2)}", code)
+
+
 def solutions_for(notebook: Path) -> dict[str, str]:
+    """{exercise id: the code of its cell body}, from solutions/<notebook name>.py."""
     path = SOLUTIONS_DIR / f"{notebook.stem}.py"
-    return parse_solutions(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if not path.exists():
+        return {}
+    return {ex: as_cell_source(code) for ex, code in parse_solutions(path.read_text(encoding="utf-8")).items()}
 
 
 def exercise_ids(nb) -> list[str]:

@@ -225,7 +225,7 @@ def report(results: dict[str, Any]) -> str:
         if b.get("notebooks"):
             runs = b["runs"]
             label = {1.0: "as tested (pace 1)", 0.0: "pace 0 (no replayed delays)"}
-            lines.append(f"    {'':36}" + "".join(f"{label.get(r['replay_pace'], 'pace %g' % r['replay_pace']):>30}" for r in runs))
+            lines.append(f"    {'':36}" + "".join(f"{label.get(r['replay_pace'], 'pace ' + format(r['replay_pace'], 'g')):>30}" for r in runs))
             lines.append(f"    {'kernel start + 1 cell + stop (floor)':36}" + f"{b['kernel_floor_s']:>28.1f} s" * len(runs))
             lines.append(f"    {'notebooks run top to bottom':36}" + "".join(f"{r['suite_s']:>28.1f} s" for r in runs))
             lines.append(f"    {'ratio (suite / floor)':36}" + "".join(f"{r['ratio']:>28.2f}×" for r in runs))

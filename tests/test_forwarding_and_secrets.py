@@ -77,7 +77,7 @@ class Seen:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    fake: "FakeUpstream"
+    fake: FakeUpstream
 
     def log_message(self, *args: Any) -> None:
         pass

@@ -68,7 +68,7 @@ def exchange(port: int, data: bytes, timeout: float = TIMEOUT) -> bytes:
                 piece = sock.recv(65536)
             except ConnectionResetError:  # closing with unread input resets; what arrived before still counts
                 break
-            except socket.timeout:
+            except TimeoutError:
                 raise AssertionError(f"the server went silent for {timeout} s: {bytes(received[:300])!r}") from None
             if not piece:
                 break
@@ -107,8 +107,8 @@ def assert_well_formed(data: bytes, request: bytes) -> None:
         assert not first_line.split(), f"no answer at all to {request[:200]!r}"
         return
     # A HEAD answer has no body, unless the request line was too garbled for the server to see it was HEAD.
-    method = "HEAD" if first_line.split()[:1] == ["HEAD"] else "GET"
-    for method in (["HEAD", "GET"] if method == "HEAD" else ["GET"]):
+    sent_head = first_line.split()[:1] == ["HEAD"]
+    for method in (["HEAD", "GET"] if sent_head else ["GET"]):
         try:
             response, body, rest = parse_response(data, method)
         except (http.client.HTTPException, ValueError) as exc:
