@@ -127,3 +127,4 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     notebook = item.parent
     if notebook is not None and notebook.__class__.__name__ == "IPyNbFile" and notebook.kernel is None:
         os.environ["KIMI_REPLAY_PACE"] = pace_for_tests(notebook.path)
+

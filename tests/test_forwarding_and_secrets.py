@@ -197,23 +197,6 @@ def upstreams():
         fake.close()
 
 
-@pytest.fixture
-def servers():
-    started: list[KimiServer] = []
-
-    def make(*args: Any, **kwargs: Any) -> KimiServer:
-        server = KimiServer(*args, pace=0, **kwargs).start()
-        started.append(server)
-        return server
-
-    yield make
-    stopping = [threading.Thread(target=s.stop) for s in started]
-    for t in stopping:
-        t.start()
-    for t in stopping:
-        t.join(10)
-
-
 def recording_files(folder: Path) -> list[Path]:
     """The recordings in a folder (hidden temp files included, so a stray one is seen)."""
     return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []

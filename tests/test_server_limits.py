@@ -31,10 +31,9 @@ CHAT_BODY = PARAPHRASE.request["body"]
 
 
 @pytest.fixture
-def server():
-    srv = KimiServer(mode="replay", pace=0).start()
-    yield srv
-    srv.stop()
+def server(servers):
+    """A server of its own for each test: these tests fill its limits."""
+    return servers("replay")
 
 
 def raw_exchange(port: int, data: bytes, timeout: float = 10) -> bytes:

@@ -40,13 +40,6 @@ MODELS = _load("models-list")
 BALANCE = _load("balance")
 
 
-@pytest.fixture(scope="module")
-def server():
-    srv = KimiServer(mode="replay", pace=0).start()
-    yield srv
-    srv.stop()
-
-
 # ---- raw HTTP plumbing ---------------------------------------------------------------------------------
 def exchange(port: int, data: bytes, timeout: float = TIMEOUT) -> bytes:
     """Send raw bytes, half-close, and read everything the server says until it closes.
@@ -443,14 +436,12 @@ STREAM_TEXT = "，".join(str(i) for i in range(1, 21)) + "。" + "这就是从�
 
 
 @pytest.fixture
-def stream_server(tmp_path: Path):
+def stream_server(tmp_path: Path, servers):
     stream = chat("robust-stream", STREAM_BODY, STREAM_TEXT)
     plain = chat("robust-plain", {**STREAM_BODY, "stream": False}, STREAM_TEXT, elapsed=0.05)
     for recording in (stream, plain):
         write_recording(tmp_path, recording)
-    srv = KimiServer(mode="replay", recordings_dir=tmp_path, pace=1.0).start()
-    yield srv, stream, plain
-    srv.stop()
+    return servers(mode="replay", recordings_dir=tmp_path, pace=1.0), stream, plain
 
 
 def _stream_text(response: requests.Response) -> tuple[str, bool]:
