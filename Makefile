@@ -4,14 +4,15 @@
 # make lint    ruff and mypy, configured in pyproject.toml
 # make record  with a key in .env: refresh recordings from the real API, then the notebooks' outputs
 # make outputs re-run every notebook in replay mode and store its outputs (after editing a notebook)
-# make bench   measure the local server and the notebook suite against their floors
+# make bench   measure the local server, the notebooks and the whole suite against their floors
+# make bench-load  the whole suite three times in a row beside two CPU-bound processes
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
-.PHONY: lab test test-fast lint record outputs bench solutions clean
+.PHONY: lab test test-fast lint record outputs bench bench-load solutions clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (httpx2 requires it); set PYTHON=python3.11")'
@@ -50,6 +51,9 @@ solutions: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m tests.bench
+
+bench-load: $(STAMP)
+	$(PY) -m tests.bench --suite-only --runs 3 --hogs 2
 
 clean:
 	rm -rf $(VENV) instructor bench-results
