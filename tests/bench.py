@@ -273,6 +273,13 @@ def report(results: dict[str, Any]) -> str:
                          f"waits the lessons make) / {b['cpus']} CPUs = {b['floor_s']:.1f} s")
         else:
             lines.append(f"    {b.get('note')}")
+    c = results.get("rate_limit")
+    if c:
+        lines += ["", "(c) rate-limit lesson, best approach: fraction of the tier's allowed throughput reached"]
+        if c.get("achieved_fraction") is not None:
+            lines.append(f"    {c['achieved_fraction']:.3f}  ({c['source']}, {c['seconds']:.1f} s)")
+        else:
+            lines.append(f"    {c['note']}")
     d = results.get("suite")
     if d:
         floor = (b or {}).get("floor_s")
@@ -283,13 +290,6 @@ def report(results: dict[str, Any]) -> str:
             ratio = f"   {r['seconds'] / floor:.2f}× the floor" if floor else ""
             lines.append(f"    {r['seconds']:>7.1f} s  exit {r['exit']}  {r['summary']}{ratio}")
             lines += [f"      {f}" for f in r["failures"]]
-    c = results.get("rate_limit")
-    if c:
-        lines += ["", "(c) rate-limit lesson, best approach: fraction of the tier's allowed throughput reached"]
-        if c.get("achieved_fraction") is not None:
-            lines.append(f"    {c['achieved_fraction']:.3f}  ({c['source']}, {c['seconds']:.1f} s)")
-        else:
-            lines.append(f"    {c['note']}")
     return "\n".join(lines)
 
 

@@ -27,6 +27,9 @@ from helpers import checks
 from helpers.notebooks import exercise_id, pace_for_tests, solutions_for
 
 CELL_TIMEOUT = 180
+# Checks that time a rate-limited batch: a busy machine can only slow a batch down, never speed it past the tier
+# (the server enforces that), so a second try after a shortfall proves as much as one, and a stall does not fail.
+RETRIED = {"08.2": "times a paced batch against tier2"}
 
 
 def segments(nb) -> list[tuple[str, list[Any]]]:
@@ -78,6 +81,16 @@ class SolutionItem(pytest.Item):
         return "".join(printed), (error[0] if error else None)
 
     def runtest(self) -> None:
+        tries = 2 if self.exercise in RETRIED else 1
+        for attempt in range(1, tries + 1):
+            try:
+                self._run_segment()
+                return
+            except pytest.fail.Exception:
+                if attempt == tries:
+                    raise
+
+    def _run_segment(self) -> None:
         first = self.cells[0].source.split("\n", 1)[0]
         sources = [first + "\n" + self.solution] + [c.source for c in self.cells[1:]]
         expected = set()
