@@ -1,8 +1,11 @@
 # make lab     set up .venv (first time only) and open the course in JupyterLab
-# make test    set up .venv and run every test, the notebooks under strict nbval included
+# make test    set up .venv and run every test, the notebooks under strict nbval included (two at a time)
+# make test-fast  everything but the notebooks (under a minute): after changing helpers/ or tests/
+# make lint    ruff and mypy, configured in pyproject.toml
 # make record  with a key in .env: refresh recordings from the real API, then the notebooks' outputs
 # make outputs re-run every notebook in replay mode and store its outputs (after editing a notebook)
-# make bench   measure the local server and the notebook suite against their floors
+# make bench   measure the local server, the notebooks and the whole suite against their floors
+# make bench-load  the whole suite three times in a row beside two CPU-bound processes
 # make instructor  the instructor extras (slides in JupyterLab: jupyterlab-rise), then JupyterLab
 # make site    the course as a static website in build/site/ (offline)
 # make student-copy DEST=dir   a copy of the course without solutions or instructor material
@@ -15,10 +18,10 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 # The instructor extras; a student copy (make student-copy) has none, and its make test needs none.
 INSTRUCTOR_STAMP := $(if $(wildcard requirements-instructor.txt),$(VENV)/.instructor-$(shell cat requirements-instructor.txt | cksum | cut -d' ' -f1))
 
-.PHONY: lab test record outputs bench solutions clean instructor site student-copy
+.PHONY: lab test test-fast lint record outputs bench bench-load solutions clean instructor site student-copy
 
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (openai 3.x requires it); set PYTHON=python3.11")'
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (httpx2 requires it); set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -40,6 +43,13 @@ lab: $(STAMP)
 test: $(STAMP) $(INSTRUCTOR_STAMP)
 	$(PY) -m pytest
 
+test-fast: $(STAMP)
+	$(PY) -m pytest tests helpers
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
 record: $(STAMP)
 	KIMI_MODE=record KIMI_RECORD_OVERWRITE=1 $(PY) -m helpers.notebooks execute $(NOTEBOOKS)
 	$(MAKE) outputs
@@ -52,6 +62,9 @@ solutions: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m tests.bench
+
+bench-load: $(STAMP)
+	$(PY) -m tests.bench --suite-only --runs 3 --hogs 2
 
 instructor: $(INSTRUCTOR_STAMP)
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/

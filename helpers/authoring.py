@@ -220,8 +220,9 @@ def source(name: str, folder: Path = HANDWRITTEN_DIR):
     module_name = f"handwritten_{folder.name}_{name}"
     if module_name not in sys.modules:
         spec = importlib.util.spec_from_file_location(module_name, folder / f"{name}.py")
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {folder / f'{name}.py'} as a module")
         module = importlib.util.module_from_spec(spec)
-        assert spec.loader is not None
         sys.modules[module_name] = module
         try:
             spec.loader.exec_module(module)

@@ -13,17 +13,12 @@ import json
 from typing import Any, Iterable, Sequence
 
 
-def show_json(data: Any, keys: Sequence[str] | None = None) -> None:
-    """Pretty-print JSON (a dict, a list, a JSON string or an SDK object), Chinese left readable.
-
-    keys: print only these top-level keys.
-    """
+def show_json(data: Any) -> None:
+    """Pretty-print JSON (a dict, a list, a JSON string or an SDK object), Chinese left readable."""
     if hasattr(data, "model_dump"):
         data = data.model_dump(exclude_none=True)
     if isinstance(data, (str, bytes)):
         data = json.loads(data)
-    if keys is not None and isinstance(data, dict):
-        data = {k: data[k] for k in keys if k in data}
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
@@ -33,16 +28,6 @@ def show_headers(headers: Any, only: Iterable[str] | None = None) -> None:
     for name, value in dict(headers).items():
         if wanted is None or name.lower() in wanted:
             print(f"{name}: {value}")
-
-
-def show_request(entry: dict[str, Any], headers: Iterable[str] | None = None) -> None:
-    """Print one entry of the local server's request log: what a client really sent."""
-    print(f"{entry['method']} {entry['path']}")
-    show_headers(entry["headers"], headers)
-    if entry.get("body") is not None:
-        print()
-        body = entry["body"]
-        print(json.dumps(body, ensure_ascii=False, indent=2) if not isinstance(body, str) else body)
 
 
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:

@@ -139,7 +139,7 @@ class Recording:
         return {"name": self.name, "source": self.source, "request": self.request, "response": self.response}
 
     @classmethod
-    def from_file(cls, path: Path) -> "Recording":
+    def from_file(cls, path: Path) -> Recording:
         data = json.loads(path.read_text(encoding="utf-8"))
         for part in ("name", "source", "request", "response"):
             if part not in data:
@@ -196,7 +196,7 @@ class RecordingIndex:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def load(cls, folder: Path) -> "RecordingIndex":
+    def load(cls, folder: Path) -> RecordingIndex:
         index = cls(folder)
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
             if path.name.startswith("."):  # a write in progress (.tmp-*.json), not a recording

@@ -1,7 +1,8 @@
 """make bench: the local server and the notebook suite measured against their floors, side by side in one run.
 
-    .venv/bin/python -m tests.bench                  # everything (the notebooks take a minute or more)
-    .venv/bin/python -m tests.bench --skip-notebooks # only (a) and (c)
+    .venv/bin/python -m tests.bench                  # everything (the notebooks and the suite take minutes)
+    .venv/bin/python -m tests.bench --skip-notebooks # only (a), (c) and (e)
+    .venv/bin/python -m tests.bench --suite-only --runs 3 --hogs 2   # steady under load? (make bench-load)
 
 (a) The local server (tests.bench_server): latency per request (a non-stream chat completion replayed at pace 0,
     one keep-alive client) against a bare app on the same stack answering the same bytes, and against a bare
@@ -9,7 +10,8 @@
 (b) The whole notebook suite, run as the tests run it (replay mode, in fresh kernels), against the floor of
     starting and stopping that many kernels with one trivial cell each.
 (c) The rate-limit lesson's best approach: the fraction of the tier's allowed throughput it reaches.
-(d) Grading a classroom: 40 submissions of one notebook against the floor of 40 kernel starts (tests/bench_grading.py).
+(d) The whole test suite (make test) against its floor, optionally beside CPU-bound processes (make bench-load).
+(e) Grading a classroom: 40 submissions of one notebook against the floor of 40 kernel starts (tests/bench_grading.py).
 
 The figures are printed and written to bench-results/latest.json (git-ignored). Numbers vary with the machine;
 compare ratios, not milliseconds.
@@ -21,6 +23,7 @@ import importlib
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -61,13 +64,23 @@ def _kernel_floor() -> float:
     return time.perf_counter() - started
 
 
-def _run_notebook(path: Path) -> tuple[float, str]:
-    """Run a notebook top to bottom in a fresh kernel (as nbval does); its file is left untouched."""
+CPU_CELL = ("import resource as _r\n"
+            "print(sum(getattr(_r.getrusage(w), f) for w in (_r.RUSAGE_SELF, _r.RUSAGE_CHILDREN)"
+            " for f in ('ru_utime', 'ru_stime')))")
+
+
+def _run_notebook(path: Path) -> tuple[float, float, str]:
+    """Run a notebook top to bottom in a fresh kernel at its test pace (as nbval does); its file is left untouched.
+    Returns (seconds, CPU seconds of the kernel and its child processes, status)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
+    from helpers.notebooks import pace_for_tests
+
     nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(CPU_CELL))
+    os.environ["KIMI_REPLAY_PACE"] = pace_for_tests(path)  # the kernel inherits it
     client = NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     started = time.perf_counter()
     try:
@@ -77,36 +90,65 @@ def _run_notebook(path: Path) -> tuple[float, str]:
         status = "error: " + str(exc).strip().splitlines()[-1][:120]
     except Exception as exc:  # a notebook being written may be broken in any way: time it and say so
         status = f"error: {exc.__class__.__name__}: {str(exc)[:120]}"
-    return time.perf_counter() - started, status
+    took = time.perf_counter() - started
+    printed = "".join(o.get("text", "") for o in nb.cells[-1].get("outputs", []))
+    try:
+        cpu = float(printed.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        cpu = float("nan")
+    return took, cpu, status
 
 
-def bench_notebooks(with_pace_zero: bool = True) -> dict[str, Any]:
-    """The suite as the tests run it (recorded delays replayed at KIMI_REPLAY_PACE, 1 unless set), and again at
-    pace 0, which leaves only the notebooks' own work; both against the kernel floor."""
+def bench_notebooks() -> dict[str, Any]:
+    """Every notebook as the tests run it (replay mode, its test pace, a fresh kernel), with what its kernel spent
+    on the CPU; the rest of its time it waited: the waits the lessons make on purpose (timeouts, retries, rate
+    limits). The suite's floor is the kernel starts plus those waits, divided over the CPUs."""
     use_test_environment()
     notebooks = sorted(NOTEBOOKS_DIR.glob("[0-9]*.ipynb"))
     if not notebooks:
         return {"notebooks": 0, "note": "no notebooks yet"}
-    paces = [os.environ["KIMI_REPLAY_PACE"]] + (["0"] if with_pace_zero and float(os.environ["KIMI_REPLAY_PACE"]) else [])
-    tested_pace = os.environ["KIMI_REPLAY_PACE"]
-    runs = {}
-    for pace in paces:
-        os.environ["KIMI_REPLAY_PACE"] = pace  # kernels inherit this process's environment
-        per_notebook = []
-        for path in notebooks:
-            took, status = _run_notebook(path)
-            per_notebook.append({"notebook": path.name, "seconds": round(took, 2), "status": status})
-        runs[pace] = per_notebook
-    os.environ["KIMI_REPLAY_PACE"] = tested_pace
-    floors = [_kernel_floor() for _ in notebooks]
-    floor = sum(floors)
-    result: dict[str, Any] = {"notebooks": len(notebooks), "kernel_floor_s": round(floor, 2), "runs": []}
-    for pace, per_notebook in runs.items():
-        suite = sum(n["seconds"] for n in per_notebook)
-        result["runs"].append({"replay_pace": float(pace), "suite_s": round(suite, 2), "ratio": round(suite / floor, 2),
-                               "failed": sum(1 for n in per_notebook if n["status"] != "ok"),
-                               "per_notebook": per_notebook})
-    return result
+    per_notebook = []
+    for path in notebooks:
+        took, cpu, status = _run_notebook(path)
+        per_notebook.append({"notebook": path.name, "pace": float(os.environ["KIMI_REPLAY_PACE"]),
+                             "seconds": round(took, 2), "cpu_s": round(cpu, 2),
+                             "waits_s": round(max(took - cpu, 0.0), 2), "status": status})
+    use_test_environment()
+    kernel = statistics.median(_kernel_floor() for _ in range(3))
+    cpus = os.cpu_count() or 1
+    waits = sum(n["waits_s"] for n in per_notebook)
+    return {"notebooks": len(notebooks), "kernel_start_s": round(kernel, 2), "waits_s": round(waits, 2),
+            "run_s": round(sum(n["seconds"] for n in per_notebook), 2),
+            "floor_s": round((kernel * len(notebooks) + waits) / cpus, 2), "cpus": cpus,
+            "failed": sum(1 for n in per_notebook if n["status"] != "ok"), "per_notebook": per_notebook}
+
+
+# ---- (d) the whole test suite ----------------------------------------------------------------------------------
+HOG = "while True:\n    pass\n"
+
+
+def bench_suite(runs: int = 1, hogs: int = 0) -> dict[str, Any]:
+    """`make test` (pytest with the project's options) timed, `runs` times in a row, with `hogs` CPU-bound
+    processes running beside it the whole time (--hogs 2: is the suite steady on a busy machine?)."""
+    results = []
+    load_before = os.getloadavg()[0]
+    started_hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(hogs)]
+    try:
+        for _ in range(runs):
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=REPO_ROOT,
+                                  capture_output=True, text=True)
+            took = time.perf_counter() - started
+            summary = next((line.strip("= ") for line in reversed(done.stdout.splitlines())
+                            if " in " in line and ("passed" in line or "failed" in line)), "no summary")
+            failures = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+            results.append({"seconds": round(took, 1), "exit": done.returncode, "summary": summary,
+                            "failures": failures[:20]})
+    finally:
+        for hog in started_hogs:
+            hog.kill()
+            hog.wait()
+    return {"hogs": hogs, "load_before": round(load_before, 2), "runs": results}
 
 
 # ---- (c) the rate-limit lesson ----------------------------------------------------------------------------------
@@ -147,19 +189,16 @@ def report(results: dict[str, Any]) -> str:
                   f"{up['ratio_range'][1]:.2f}×; goal ≤ 1.5×)"]
     b = results.get("notebooks")
     if b:
-        lines += ["", f"(b) notebook suite: {b['notebooks']} notebook(s), replay mode, fresh kernel each"]
+        lines += ["", f"(b) notebooks: {b['notebooks']} notebook(s), replay mode, each at its test pace in a fresh kernel"]
         if b.get("notebooks"):
-            runs = b["runs"]
-            label = {1.0: "as tested (pace 1)", 0.0: "pace 0 (no replayed delays)"}
-            lines.append(f"    {'':36}" + "".join(f"{label.get(r['replay_pace'], 'pace %g' % r['replay_pace']):>30}" for r in runs))
-            lines.append(f"    {'kernel start + 1 cell + stop (floor)':36}" + f"{b['kernel_floor_s']:>28.1f} s" * len(runs))
-            lines.append(f"    {'notebooks run top to bottom':36}" + "".join(f"{r['suite_s']:>28.1f} s" for r in runs))
-            lines.append(f"    {'ratio (suite / floor)':36}" + "".join(f"{r['ratio']:>28.2f}×" for r in runs))
-            for i, n in enumerate(runs[0]["per_notebook"]):
-                cells = "".join(f"{r['per_notebook'][i]['seconds']:>28.1f} s" for r in runs)
-                problems = "; ".join(f"pace {r['replay_pace']:g}: {r['per_notebook'][i]['status']}" for r in runs
-                                     if r["per_notebook"][i]["status"] != "ok")
-                lines.append(f"      {n['notebook']:34}{cells}  {problems}".rstrip())
+            lines.append(f"      {'':34}{'pace':>6}{'seconds':>10}{'CPU s':>8}{'waits s':>9}")
+            for n in b["per_notebook"]:
+                problem = "" if n["status"] == "ok" else f"  {n['status']}"
+                lines.append(f"      {n['notebook']:34}{n['pace']:>6g}{n['seconds']:>10.1f}{n['cpu_s']:>8.1f}"
+                             f"{n['waits_s']:>9.1f}{problem}")
+            lines.append(f"      {'top to bottom, one after another':34}{'':>6}{b['run_s']:>10.1f}")
+            lines.append(f"    floor = ({b['notebooks']} kernel starts × {b['kernel_start_s']:.2f} s + {b['waits_s']:.1f} s of "
+                         f"waits the lessons make) / {b['cpus']} CPUs = {b['floor_s']:.1f} s")
         else:
             lines.append(f"    {b.get('note')}")
     c = results.get("rate_limit")
@@ -169,43 +208,63 @@ def report(results: dict[str, Any]) -> str:
             lines.append(f"    {c['achieved_fraction']:.3f}  ({c['source']}, {c['seconds']:.1f} s)")
         else:
             lines.append(f"    {c['note']}")
-    d = results.get("grading")
+    d = results.get("suite")
     if d:
+        floor = (b or {}).get("floor_s")
+        lines += ["", f"(d) make test (pytest with the project's options), {len(d['runs'])} run(s)"
+                  + (f" beside {d['hogs']} CPU-bound processes" if d["hogs"] else "")
+                  + f"; load average before: {d['load_before']:.2f}"]
+        for r in d["runs"]:
+            ratio = f"   {r['seconds'] / floor:.2f}× the floor" if floor else ""
+            lines.append(f"    {r['seconds']:>7.1f} s  exit {r['exit']}  {r['summary']}{ratio}")
+            lines += [f"      {f}" for f in r["failures"]]
+    e = results.get("grading")
+    if e:
         from tests.bench_grading import report as grading_report
 
-        lines += ["", grading_report(d)]
+        lines += ["", grading_report(e)]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per server for (a) (default 2000)")
-    parser.add_argument("--skip-notebooks", action="store_true", help="leave out (b), the slow part")
-    parser.add_argument("--skip-grading", action="store_true", help="leave out (d), grading 40 submissions")
+    parser.add_argument("--skip-notebooks", action="store_true", help="leave out (b) and (d), the slow parts")
+    parser.add_argument("--skip-suite", action="store_true", help="leave out (d), the whole test suite")
+    parser.add_argument("--suite-only", action="store_true", help="only (b) and (d): the suite against its floor")
+    parser.add_argument("--runs", type=int, default=1, help="times to run the suite in (d) (default 1)")
+    parser.add_argument("--hogs", type=int, default=0, help="CPU-bound processes to run beside the suite in (d)")
+    parser.add_argument("--skip-grading", action="store_true", help="leave out (e), grading 40 submissions")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS.relative_to(REPO_ROOT)})")
     args = parser.parse_args(argv)
 
     results: dict[str, Any] = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "python": platform.python_version(),
                                "cpus": os.cpu_count(), "platform": platform.platform(terse=True)}
-    print("(a) timing the local server against its floors ...", file=sys.stderr, flush=True)
-    results["server"] = bench_server(args.requests)
+    if not args.suite_only:
+        print("(a) timing the local server against its floors ...", file=sys.stderr, flush=True)
+        results["server"] = bench_server(args.requests)
     if not args.skip_notebooks:
         print("(b) running the notebooks, then the kernel floor ...", file=sys.stderr, flush=True)
         results["notebooks"] = bench_notebooks()
-    print("(c) running the rate-limit lesson's best approach ...", file=sys.stderr, flush=True)
-    results["rate_limit"] = bench_rate_limit()
+    if not args.suite_only:
+        print("(c) running the rate-limit lesson's best approach ...", file=sys.stderr, flush=True)
+        results["rate_limit"] = bench_rate_limit()
+    if not (args.skip_notebooks or args.skip_suite):
+        print(f"(d) running the test suite ({args.runs}×, {args.hogs} CPU hogs beside it) ...", file=sys.stderr, flush=True)
+        results["suite"] = bench_suite(args.runs, args.hogs)
 
-    if not args.skip_grading:
+    if not (args.skip_grading or args.suite_only):
         from tests.bench_grading import bench_grading
 
-        print("(d) grading 40 submissions, then the floor of 40 kernel starts ...", file=sys.stderr, flush=True)
+        print("(e) grading 40 submissions, then the floor of 40 kernel starts ...", file=sys.stderr, flush=True)
         results["grading"] = bench_grading()
 
-    print(report(results), flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(report(results), flush=True)
     print(f"\nwritten to {args.output.relative_to(REPO_ROOT) if args.output.is_relative_to(REPO_ROOT) else args.output}")
-    return 0
+    failed = any(r["exit"] != 0 for r in results.get("suite", {}).get("runs", []))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

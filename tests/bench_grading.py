@@ -106,7 +106,7 @@ def selfcheck_all_lessons(jobs: int | None = None) -> dict[str, Any]:
 def report(g: dict[str, Any]) -> str:
     ok = "as expected" if g["verdicts_as_expected"] else f"NOT as expected: {g['verdicts']}"
     return "\n".join([
-        f"(d) grading a classroom: {g['submissions']} submissions of {g['notebook']}, {g['jobs']} kernels at a time, "
+        f"(e) grading a classroom: {g['submissions']} submissions of {g['notebook']}, {g['jobs']} kernels at a time, "
         f"replay pace {g['replay_pace']:g}",
         f"    {'kernel start + 1 cell + stop, x' + str(g['submissions']) + ' (floor)':44}{g['floor_s']:>8.1f} s",
         f"    {'python -m helpers grade (whole command)':44}{g['graded_s']:>8.1f} s",

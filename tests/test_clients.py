@@ -53,16 +53,11 @@ def recordings_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(recordings_dir):
-    s = KimiServer("replay", recordings_dir, pace=0).start()
-    yield s
-    s.stop()
+def server_options(recordings_dir):
+    return {"recordings_dir": recordings_dir}
 
 
-@pytest.fixture(autouse=True)
-def fresh(server):
-    requests.post(server.url + "/_course/reset", timeout=5)
-    requests.delete(server.url + "/_course/requests", timeout=5)
+pytestmark = pytest.mark.usefixtures("fresh")
 
 
 def sdk(base_url: str, **options) -> openai.OpenAI:

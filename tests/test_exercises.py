@@ -1,7 +1,9 @@
 """Exercises: every one has a checker and a solution; blanks get 'not yet', solutions pass.
 
 The solution notebook is the learner's notebook with each exercise cell's body replaced by
-its solution (helpers.notebooks.solution_notebook), so the two cannot drift apart.
+its solution (helpers.notebooks.solution_notebook), so the two cannot drift apart. That every
+solution passes is proved under --nbval, in the kernel that has just run the notebook
+(tests/nbsolutions.py: items named `notebooks/NN_x.ipynb::Solution NN.K`).
 """
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import nbformat
 import pytest
 
 from helpers import checks
-from helpers.notebooks import execute, exercise_ids, solution_notebook, solutions_for
+from helpers.notebooks import exercise_id, exercise_ids, solution_notebook, solutions_for
+from tests.nbsolutions import checked_ids, segments
 from helpers.settings import REPO_ROOT
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -52,9 +55,19 @@ def test_blanks_get_not_yet_feedback(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_solutions_pass_their_checkers(path):
-    nb = execute(solution_notebook(path), path.parent)
-    outputs = _check_outputs(nb)
-    assert outputs, f"{path.name}: no check cells found"
-    for ex, text in outputs.items():
-        assert f"{checks.PASS_MARK} Exercise {ex} passed" in text, f"{path.name} {ex} with its solution printed {text!r}"
+def test_solution_notebook_puts_each_solution_in_its_cell(path):
+    nb = solution_notebook(path)
+    solutions = solutions_for(path)
+    bodies = {exercise_id(c): c.source.split("\n", 1)[1] for c in nb.cells if exercise_id(c)}
+    assert bodies == solutions
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_exercise_is_followed_by_its_check_before_the_next(path):
+    """What tests/nbsolutions.py relies on: exercise, its check, next exercise; nothing else code after them
+    but what the exercises build on."""
+    found = segments(nbformat.read(path, as_version=4))
+    assert [ex for ex, _ in found] == exercise_ids(nbformat.read(path, as_version=4))
+    for ex, cells in found:
+        assert ex in {i for c in cells[1:] for i in checked_ids(c.source)}, f"{path.name}: {ex} has no check cell after it"
+        assert len(cells) <= 3, f"{path.name}: {len(cells) - 1} code cells follow exercise {ex}; keep lesson code above the exercises"

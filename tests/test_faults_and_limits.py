@@ -17,7 +17,6 @@ import requests
 
 from helpers.authoring import chat
 from helpers.recordings import Recording, write_recording
-from helpers.server import KimiServer
 from helpers.settings import DEFAULT_MODEL, RECORDINGS_DIR, REPLAY_API_KEY
 
 KEY = REPLAY_API_KEY
@@ -39,20 +38,15 @@ CLIENTS = ("curl", "requests", "openai")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server_options(tmp_path_factory):
     folder = tmp_path_factory.mktemp("recordings")
     for name in ("l01-hello-lilei", "models-list"):
         write_recording(folder, Recording.from_file(RECORDINGS_DIR / f"{name}.json"))
     write_recording(folder, chat("t-great-wall", STREAM_BODY, STREAM_TEXT))
-    s = KimiServer("replay", folder, pace=0).start()
-    yield s
-    s.stop()
+    return {"recordings_dir": folder}
 
 
-@pytest.fixture(autouse=True)
-def fresh(server):
-    requests.post(server.url + "/_course/reset", timeout=5)
-    requests.delete(server.url + "/_course/requests", timeout=5)
+pytestmark = pytest.mark.usefixtures("fresh")
 
 
 def tag() -> str:

@@ -77,7 +77,7 @@ class Seen:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    fake: "FakeUpstream"
+    fake: FakeUpstream
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -195,23 +195,6 @@ def upstreams():
     yield make
     for fake in made:
         fake.close()
-
-
-@pytest.fixture
-def servers():
-    started: list[KimiServer] = []
-
-    def make(*args: Any, **kwargs: Any) -> KimiServer:
-        server = KimiServer(*args, pace=0, **kwargs).start()
-        started.append(server)
-        return server
-
-    yield make
-    stopping = [threading.Thread(target=s.stop) for s in started]
-    for t in stopping:
-        t.start()
-    for t in stopping:
-        t.join(10)
 
 
 def recording_files(folder: Path) -> list[Path]:

@@ -50,3 +50,32 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in readme and "make lab" in readme
     assert "make test" in ci
     assert "passed" in ci, ".ci/run must refuse a run in which no test passed"
+
+
+def _norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_pyproject_declares_what_the_pins_satisfy():
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = [Requirement(r) for r in project["project"]["dependencies"] + project["dependency-groups"]["dev"]]
+    pins = _pins((REPO_ROOT / "requirements.txt").read_text().splitlines())
+    assert sorted(_norm(r.name) for r in declared) == sorted(_norm(n) for n in pins), \
+        "pyproject.toml (dependencies + the dev group) and requirements.txt name different packages"
+    for r in declared:
+        pinned = pins[_norm(r.name)]
+        assert r.specifier.contains(pinned), f"requirements.txt pins {r.name}=={pinned}, outside pyproject's {r}"
+
+
+def test_uv_lock_installs_the_same_pins():
+    import tomllib
+
+    lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text(encoding="utf-8"))
+    locked = {_norm(p["name"]): p["version"] for p in lock["package"]}
+    pins = _pins((REPO_ROOT / "requirements.txt").read_text().splitlines())
+    differ = {n: (v, locked.get(_norm(n))) for n, v in pins.items() if locked.get(_norm(n)) != v}
+    assert not differ, f"uv.lock and requirements.txt differ (pin, locked): {differ}; run uv lock -P name==pin"

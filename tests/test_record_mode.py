@@ -114,23 +114,6 @@ def upstream():
     httpd.server_close()
 
 
-@pytest.fixture
-def servers():
-    started: list[KimiServer] = []
-
-    def make(*args, **kwargs) -> KimiServer:
-        s = KimiServer(*args, **kwargs).start()
-        started.append(s)
-        return s
-
-    yield make
-    stopping = [threading.Thread(target=s.stop) for s in started]  # each stop waits up to half a second: in parallel
-    for t in stopping:
-        t.start()
-    for t in stopping:
-        t.join(5)
-
-
 def client(server: KimiServer, key: str = SECRET_KEY) -> openai.OpenAI:
     return openai.OpenAI(base_url=server.base_url, api_key=key, max_retries=0)
 

@@ -37,7 +37,10 @@ def test_no_secret_or_account_headers():
 
 def test_hand_written_files_match_their_sources():
     on_disk = {r.name: r for r in INDEX.all() if r.source.get("kind") in ("handwritten", "captured")}
-    from_sources = {r.name: r for r in load_sources()}
+    # `make record` replaces a hand-written stand-in with the real exchange, which python -m helpers.authoring then
+    # leaves alone: the recording supersedes its source (delete the source when convenient)
+    recorded = {r.name for r in INDEX.all() if r.source.get("kind") == "recorded"}
+    from_sources = {r.name: r for r in load_sources() if r.name not in recorded}
     assert set(on_disk) == set(from_sources), "run `python -m helpers.authoring` to bring recordings/ up to date"
     for name, rec in from_sources.items():
         assert rec.to_json() == on_disk[name].to_json(), f"{name}.json differs from its source; run python -m helpers.authoring"

@@ -40,13 +40,6 @@ MODELS = _load("models-list")
 BALANCE = _load("balance")
 
 
-@pytest.fixture(scope="module")
-def server():
-    srv = KimiServer(mode="replay", pace=0).start()
-    yield srv
-    srv.stop()
-
-
 # ---- raw HTTP plumbing ---------------------------------------------------------------------------------
 def exchange(port: int, data: bytes, timeout: float = TIMEOUT) -> bytes:
     """Send raw bytes, half-close, and read everything the server says until it closes.
@@ -68,7 +61,7 @@ def exchange(port: int, data: bytes, timeout: float = TIMEOUT) -> bytes:
                 piece = sock.recv(65536)
             except ConnectionResetError:  # closing with unread input resets; what arrived before still counts
                 break
-            except socket.timeout:
+            except TimeoutError:
                 raise AssertionError(f"the server went silent for {timeout} s: {bytes(received[:300])!r}") from None
             if not piece:
                 break
@@ -107,8 +100,8 @@ def assert_well_formed(data: bytes, request: bytes) -> None:
         assert not first_line.split(), f"no answer at all to {request[:200]!r}"
         return
     # A HEAD answer has no body, unless the request line was too garbled for the server to see it was HEAD.
-    method = "HEAD" if first_line.split()[:1] == ["HEAD"] else "GET"
-    for method in (["HEAD", "GET"] if method == "HEAD" else ["GET"]):
+    sent_head = first_line.split()[:1] == ["HEAD"]
+    for method in (["HEAD", "GET"] if sent_head else ["GET"]):
         try:
             response, body, rest = parse_response(data, method)
         except (http.client.HTTPException, ValueError) as exc:
@@ -442,14 +435,12 @@ STREAM_TEXT = "，".join(str(i) for i in range(1, 21)) + "。" + "这就是从�
 
 
 @pytest.fixture
-def stream_server(tmp_path: Path):
+def stream_server(tmp_path: Path, servers):
     stream = chat("robust-stream", STREAM_BODY, STREAM_TEXT)
     plain = chat("robust-plain", {**STREAM_BODY, "stream": False}, STREAM_TEXT, elapsed=0.05)
     for recording in (stream, plain):
         write_recording(tmp_path, recording)
-    srv = KimiServer(mode="replay", recordings_dir=tmp_path, pace=1.0).start()
-    yield srv, stream, plain
-    srv.stop()
+    return servers(mode="replay", recordings_dir=tmp_path, pace=1.0), stream, plain
 
 
 def _stream_text(response: requests.Response) -> tuple[str, bool]:

@@ -42,8 +42,8 @@ def parse_http_output(text: str) -> tuple[int | None, Any]:
     status = None
     blocks = text.split("\n\n")
     # curl -i prints one header block per response (e.g. "HTTP/1.1 100 Continue" first): skip them all.
-    while blocks and STATUS_LINE.match(blocks[0].lstrip()):
-        status = int(STATUS_LINE.match(blocks[0].lstrip()).group(1))
+    while blocks and (match := STATUS_LINE.match(blocks[0].lstrip())):
+        status = int(match.group(1))
         blocks = blocks[1:]
     body_text = "\n\n".join(blocks)
     start = body_text.find("{")

@@ -41,7 +41,7 @@ def _sent_json(prepared: requests.PreparedRequest) -> Any:
     body = prepared.body
     if isinstance(body, bytes):
         body = body.decode("utf-8")
-    return json.loads(body) if body else None
+    return json.loads(body) if isinstance(body, str) and body else None
 
 
 def _kimi_reason(response: requests.Response) -> str:
@@ -61,11 +61,11 @@ def _watch_requests() -> Iterator[list[tuple[requests.PreparedRequest, dict[str,
         sent.append((request, kwargs))
         return original(self, request, **kwargs)
 
-    requests.Session.send = send
+    requests.Session.send = send  # type: ignore[method-assign]  # watching every Session, then restoring it
     try:
         yield sent
     finally:
-        requests.Session.send = original
+        requests.Session.send = original  # type: ignore[method-assign]
 
 
 def _check_auth_header(headers: Any, where: str) -> None:

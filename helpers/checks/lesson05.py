@@ -93,14 +93,14 @@ def _sdk_errors() -> list[tuple[str, Exception]]:
 
     course = current()
     model = course.model
-    messages = [{"role": "user", "content": "用一句话解释 HTTP 状态码 429 是什么意思。"}]
-    calls = [
+    messages: Any = [{"role": "user", "content": "用一句话解释 HTTP 状态码 429 是什么意思。"}]
+    calls: list[tuple[str, str, dict[str, Any]]] = [
         ("a 500 from the server", fault_base_url("server_error"), {}),
         ("the quota error (429)", fault_base_url("quota"), {}),
         ("an error in the middle of a stream", fault_base_url("stream_error"), {"stream": True}),
         ("a connection error (nothing answered)", "http://127.0.0.1:1/v1", {}),
     ]
-    found = []
+    found: list[tuple[str, Exception]] = []
     for label, base_url, extra in calls:
         client = OpenAI(api_key=course.api_key or REPLAY_API_KEY, base_url=base_url, max_retries=0, timeout=30)
         try:

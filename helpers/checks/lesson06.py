@@ -9,7 +9,7 @@ from typing import Any
 from helpers.checks import exercise, is_blank, learner, require
 
 # A small Kimi-shaped stream: the role chunk, thinking, the answer, the final chunk with usage inside the choice.
-_CHUNKS = [
+_CHUNKS: list[dict[str, Any]] = [
     {"delta": {"role": "assistant", "content": ""}},
     {"delta": {"reasoning_content": "想一想"}},
     {"delta": {"content": "你好"}},
@@ -22,7 +22,7 @@ _CHUNKS = [
 def _events() -> list[dict[str, Any]]:
     out = []
     for part in _CHUNKS:
-        choice = {"index": 0, "delta": part["delta"], "finish_reason": part.get("finish_reason")}
+        choice: dict[str, Any] = {"index": 0, "delta": part["delta"], "finish_reason": part.get("finish_reason")}
         if "usage" in part:
             choice["usage"] = part["usage"]
         out.append({"id": "chatcmpl-demo", "object": "chat.completion.chunk", "created": 1,
