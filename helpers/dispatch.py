@@ -25,7 +25,7 @@ import functools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
 from . import faults as fault_mod
 from .limits import RateLimiter, parse_limits_spec
@@ -100,7 +100,7 @@ class Incoming:
 
     @classmethod
     def make(cls, method: str, path: str, query: str = "", headers: list[tuple[str, str]] | None = None,
-             raw: bytes = b"", http_version: str = "1.1") -> "Incoming":
+             raw: bytes = b"", http_version: str = "1.1") -> Incoming:
         body, error = None, None
         if raw.strip():
             try:
@@ -180,7 +180,7 @@ class ForwardReply:
     after: list[Callable[[], None]] = field(default_factory=list)
 
 
-Reply = Union[JsonReply, StreamReply, DropReply, ForwardReply]
+Reply = JsonReply | StreamReply | DropReply | ForwardReply
 
 
 # ---- the server's state -------------------------------------------------------------------------------

@@ -424,6 +424,7 @@ async def run_plan(plan: Plan, cwd: Path, time_limit: float = DEFAULT_TIME_LIMIT
                                     if o.get("output_type") == "display_data" and VERDICT_MIME in o.get("data", {})
                                     and o["data"][VERDICT_MIME].get("nonce") == nonce), None)
                     ex = step.exercise
+                    assert ex is not None  # a check step always names its exercise
                     if ex in outcomes:
                         continue
                     notes = []
@@ -453,9 +454,9 @@ async def run_plan(plan: Plan, cwd: Path, time_limit: float = DEFAULT_TIME_LIMIT
                     cell.metadata["tags"] = step.tags
                     began = time.monotonic()
                     await execute(cell)
-                    err = _error_text(cell)
+                    err = _error_text(cell) or ""
                     over = time.monotonic() - began >= client.timeout - 0.5
-                    if step.kind == "exercise" and (err or over):
+                    if step.kind == "exercise" and step.exercise is not None and (err or over):
                         if over or err.startswith(("TimeLimit", "KeyboardInterrupt")):
                             timed_out.add(step.exercise)
                         else:

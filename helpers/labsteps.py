@@ -26,7 +26,6 @@ from pathlib import Path
 import nbformat
 
 from .grading import DEFAULT_TIME_LIMIT
-from .notebooks import exercise_id
 from .settings import REPO_ROOT
 
 DEFAULT_COURSE_DIR = "/home/project/kimi-api-course"
@@ -129,13 +128,13 @@ class Step:
 
 
 def _parse_checkers(block: str) -> list[Checker]:
-    checkers: list[Checker] = []
+    blocks: list[dict[str, str]] = []
     current: dict[str, str] | None = None
     in_script = False
     for line in block.splitlines():
         if line.startswith("- name: "):
             current = {"name": line[len("- name: "):].strip(), "script": "", "error": ""}
-            checkers.append(current)  # type: ignore[arg-type]
+            blocks.append(current)
             in_script = False
         elif current is None:
             raise ValueError(f"a checker block must start with '- name:', not {line!r}")
@@ -150,11 +149,11 @@ def _parse_checkers(block: str) -> list[Checker]:
         elif line.strip():
             raise ValueError(f"unexpected line in a checker block: {line!r}")
     result = []
-    for c in checkers:
-        if not (c["script"].strip() and c["error"]):  # type: ignore[index]
-            raise ValueError(f"checker {c['name']!r} needs a script and an error")  # type: ignore[index]
-        timeout = c.get("timeout")  # type: ignore[union-attr]
-        result.append(Checker(c["name"], c["script"], c["error"], int(timeout) if timeout else None))  # type: ignore
+    for c in blocks:
+        if not (c["script"].strip() and c["error"]):
+            raise ValueError(f"checker {c['name']!r} needs a script and an error")
+        timeout = c.get("timeout")
+        result.append(Checker(c["name"], c["script"], c["error"], int(timeout) if timeout else None))
     return result
 
 

@@ -103,6 +103,14 @@ def describe_differences(wanted: Any, recorded: Any, prefix: str = "") -> list[s
 
 
 def _short(value: Any, limit: int = 40) -> str:
+    """A value as JSON, cut to `limit` characters (a long text is cut before it is encoded: bodies can be MiBs).
+
+    Example:
+        >>> _short("x" * 100, 10)
+        '"xxxxxxxx…'
+    """
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -350,6 +350,7 @@ class KimiServer:
                 return
             previous = max(previous, at)
             await sender.event(event["data"])
+            await asyncio.sleep(0)  # let the loop notice a client that has left, even when nothing is paced
             if watch.gone.is_set():
                 return
         if reply.ending == "cut":

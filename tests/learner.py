@@ -33,7 +33,7 @@ def shell():
 class LearnerNotebook:
     """One notebook's namespace in the process-wide IPython shell (reset when another notebook takes it)."""
 
-    _owner: "LearnerNotebook | None" = None
+    _owner: LearnerNotebook | None = None
 
     def __init__(self, stem: str) -> None:
         self.stem = stem

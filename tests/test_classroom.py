@@ -30,7 +30,7 @@ def test_instructor_extras_are_pinned_and_match_environment_instructor_yml():
 
 
 def test_every_lesson_states_its_time():
-    missing = [l.path.name for l in ALL if not l.minutes]
+    missing = [lesson.path.name for lesson in ALL if not lesson.minutes]
     assert not missing, f"no 'about N minutes' in the opening cells of {missing}"
 
 
@@ -40,7 +40,7 @@ def _guide_sections() -> dict[str, str]:
     return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
-@pytest.mark.parametrize("lesson", ALL, ids=lambda l: l.stem)
+@pytest.mark.parametrize("lesson", ALL, ids=lambda lesson: lesson.stem)
 def test_the_guide_covers_the_lesson_with_its_own_time(lesson):
     sections = _guide_sections()
     assert lesson.number in sections, f"the instructor guide has no '### {lesson.number} · ...' section"

@@ -24,7 +24,7 @@ def steps(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("lesson", ALL, ids=lambda l: l.stem)
+@pytest.mark.parametrize("lesson", ALL, ids=lambda lesson: lesson.stem)
 def test_each_lesson_is_a_step_that_parses(steps, lesson):
     path = steps / f"{lesson.stem}.md"
     text = path.read_text(encoding="utf-8")

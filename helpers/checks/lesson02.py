@@ -134,8 +134,12 @@ def _had_timeout(session: requests.Session, url: str, exercise_id: str) -> bool:
     posts = learner.calls(learner.exercise_cell(exercise_id), "post")
     if posts and not any(k.arg is None for call in posts for k in call.keywords):  # **options: can't tell from here
         return any(_is_a_timeout(learner.keywords(call).get("timeout")) for call in posts)
-    pools = session.get_adapter(url).poolmanager.pools
-    connections = [c for key in list(pools.keys()) for c in list(pools[key].pool.queue) if c is not None]
+    adapter = session.get_adapter(url)
+    if not isinstance(adapter, requests.adapters.HTTPAdapter):
+        return True  # a custom adapter: nothing to read the timeout from
+    pools = adapter.poolmanager.pools
+    queues = [pools[key].pool for key in list(pools.keys())]
+    connections = [c for queue in queues if queue is not None for c in list(queue.queue) if c is not None]
     return not connections or any(c.timeout is not None for c in connections)
 
 

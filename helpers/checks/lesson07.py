@@ -152,7 +152,7 @@ def _(request_cost, price):
          "2,000 prompt tokens (1,500 cached) and 500 completion tokens"),
     ]
     results = []
-    for args, expected, label in cases:
+    for args, _expected, _label in cases:
         got = _call(f"request_cost{args}", request_cost, *args)
         require(not is_blank(got), "request_cost returns ... : return the cost in dollars.")
         require(isinstance(got, numbers.Real) and not isinstance(got, bool),
@@ -164,7 +164,7 @@ def _(request_cost, price):
             if all(math.isclose(got, cost(*args), rel_tol=1e-9, abs_tol=1e-12)
                    for got, (args, _, _) in zip(results, cases)):
                 require(False, say)
-    for got, (args, expected, label) in zip(results, cases):
+    for got, (_, expected, label) in zip(results, cases):
         if not math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-12):
             if math.isclose(got, round(expected, 4), abs_tol=1e-12) or math.isclose(got, round(expected, 2),
                                                                                      abs_tol=1e-12):

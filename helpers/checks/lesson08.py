@@ -76,7 +76,7 @@ _CASES = [
 def _(fastest_batch_seconds):
     require(callable(fastest_batch_seconds), "fastest_batch_seconds should be the function you completed.")
     results = []
-    for args, about, too_fast in _CASES:
+    for args, about, _too_fast in _CASES:
         try:
             got = fastest_batch_seconds(*args)
         except TypeError as exc:
