@@ -142,8 +142,9 @@ def bench_suite(runs: int = 1, hogs: int = 0) -> dict[str, Any]:
             summary = next((line.strip("= ") for line in reversed(done.stdout.splitlines())
                             if " in " in line and ("passed" in line or "failed" in line)), "no summary")
             failures = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+            reasons = [line for line in done.stdout.splitlines() if line.startswith("E   ")]  # why, in the JSON
             results.append({"seconds": round(took, 1), "exit": done.returncode, "summary": summary,
-                            "failures": failures[:20]})
+                            "failures": failures[:20], "reasons": reasons[:60]})
     finally:
         for hog in started_hogs:
             hog.kill()
