@@ -37,10 +37,6 @@ INSTRUCTOR_DIR = REPO_ROOT / "instructor"
 TEST_PACE = "0"
 PACE_FOR = {
     "06_streaming": "1",  # section 5 times a stream: its first words must come before its end, as recorded
-    # Cell 14 leaves three streams after their first line; at pace 0 the local server is still writing the rest to
-    # the closed sockets and asyncio warns on stderr ("socket.send() raised exception."), which nbval refuses.
-    # Until the server stops a stream whose client has left, this lesson is tested as recorded.
-    "04_whats_the_difference": "1",
 }
 
 
