@@ -85,11 +85,14 @@ def test_achieved_fraction_for_make_bench():
 # ---- the naive approaches fall short ------------------------------------------------------------------------------
 
 def test_one_after_another_is_latency_bound(server, url):
+    sentences = SENTENCES[:15]  # lesson 08 sends all 50 this way; 15 show the same bound in a third of the time
     sdk = client(url, max_retries=0)
-    outcomes = [send_once(sdk, DEFAULT_MODEL, s) for s in SENTENCES]
-    assert lost_and_duplicated(SENTENCES, outcomes, server.log.entries()) == (0, 0)
+    outcomes = [send_once(sdk, DEFAULT_MODEL, s) for s in sentences]
+    assert lost_and_duplicated(sentences, outcomes, server.log.entries()) == (0, 0)
     assert refused(server) == 0
-    assert measure(outcomes, TIER.rpm, SCALE).fraction < 0.3
+    fraction = measure(outcomes, TIER.rpm, SCALE).fraction
+    print(f"one after another: {fraction:.3f} of the allowed throughput")
+    assert fraction < 0.3
 
 
 @pytest.mark.parametrize("max_retries", [0, 2], ids=["no retries", "the SDK's retries"])
