@@ -23,24 +23,17 @@ from typing import Any
 LIBRARIES = ("openai", "httpx", "httpcore", "requests", "urllib3")
 
 
-def _error_classes() -> tuple[type[BaseException], ...]:
-    classes: list[type[BaseException]] = []
-    try:
-        import openai
-        classes.append(openai.OpenAIError)
-    except ImportError:  # pragma: no cover — every notebook environment has it
-        pass
-    try:
-        import requests
-        classes.append(requests.RequestException)
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        import httpx
-        classes.append(httpx.HTTPError)
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(classes)
+ERROR_LIBRARIES = ("openai", "requests", "httpx")  # their errors are shown short; every other error as usual
+
+
+def is_library_error(error: BaseException) -> bool:
+    """True for an error raised by one of the HTTP libraries (told by its class's module: nothing is imported).
+
+    Example:
+        >>> is_library_error(ValueError("x"))
+        False
+    """
+    return any(cls.__module__.partition(".")[0] in ERROR_LIBRARIES for cls in type(error).__mro__)
 
 
 def _kimi_error(response: Any) -> tuple[str | None, str | None]:
@@ -119,17 +112,34 @@ def _handler(shell: Any, etype: type[BaseException], value: BaseException, tb: T
 
 
 def install() -> bool:
-    """In a notebook, show HTTP-library errors short from now on (once per kernel); False outside a notebook."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover
-        return False
-    shell = get_ipython()
+    """In a notebook, show HTTP-library errors short from now on (once per kernel); False outside a notebook.
+
+    The shell's own `showtraceback` is wrapped: an error of openai, requests or httpx is shown short, any other
+    error as IPython shows it. The libraries need not be imported yet (`import openai` alone takes about a second,
+    which the first cell of every notebook would otherwise pay), and a cell that imports one and fails at once is
+    covered too.
+    """
+    shell = _shell()
     if shell is None:
         return False
     if not getattr(shell, "_kimi_short_errors", False):
-        classes = _error_classes()
-        if classes:
-            shell.set_custom_exc(classes, _handler)
         shell._kimi_short_errors = True
+        plain = shell.showtraceback
+
+        def showtraceback(exc_tuple: Any = None, *args: Any, **kwargs: Any) -> Any:
+            _, value, tb = exc_tuple if exc_tuple is not None else sys.exc_info()
+            if value is not None and is_library_error(value) and not kwargs.get("exception_only"):
+                _handler(shell, type(value), value, tb)
+                return None
+            return plain(exc_tuple, *args, **kwargs)
+
+        shell.showtraceback = showtraceback
     return True
+
+
+def _shell() -> Any:
+    if "IPython" not in sys.modules:  # not in a notebook: nothing to install (and nothing heavy to import)
+        return None
+    from IPython import get_ipython
+
+    return get_ipython()
