@@ -66,7 +66,12 @@ def request_key(method: str, path: str, body: Any, query: str = "") -> str:
         >>> request_key("POST", "/v1/x", {"temperature": 1.0}) == request_key("POST", "/v1/x", {"temperature": 1})
         True
     """
-    body_text = "" if body is None else canonical_json(_numbers_by_value(_without_sent_back_thinking(body)))
+    body_text = ""
+    if body is not None:
+        body = _without_sent_back_thinking(body)
+        body_text = canonical_json(body)
+        if ".0" in body_text or "e+" in body_text:  # a whole float may be in it (1.0, 1e+16): write it as an int
+            body_text = canonical_json(_numbers_by_value(body))
     target = f"{path}?{query}" if query else path
     return f"{method.upper()} {target} {body_text}".rstrip()
 

@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -302,15 +303,28 @@ class KimiServer:
         Raises Starlette's ClientDisconnect if the client leaves first.
         """
         limit = self.limits.max_body_bytes
-        chunks: list[bytes] = []
-        total = 0
+        first = await http_request.receive()  # the usual case: the whole body is already here
+        if first["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks: list[bytes] = [first.get("body", b"")]
+        total = len(chunks[0])
+        if total > limit:
+            return b"", _too_large(limit)
+        if not first.get("more_body", False):
+            return chunks[0], None
         try:
             async with asyncio.timeout(self.limits.body_timeout):
-                async for chunk in http_request.stream():
+                while True:
+                    message = await http_request.receive()
+                    if message["type"] == "http.disconnect":
+                        raise ClientDisconnect()
+                    chunk = message.get("body", b"")
                     total += len(chunk)
                     if total > limit:
                         return b"", _too_large(limit)
                     chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
         except TimeoutError:
             return b"", JsonReply(408, invalid_request(f"the request body did not arrive within "
                                                        f"{self.limits.body_timeout:g} seconds").body(), close=True)
@@ -446,6 +460,19 @@ class KimiServer:
 
 
 _FRAMING_HEADERS = ("content-type", "content-length", "transfer-encoding", "connection", "server", "date")
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded_headers(headers: tuple[tuple[str, str], ...], content_type: str
+                     ) -> tuple[tuple[bytes, bytes], tuple[tuple[bytes, bytes], ...]]:
+    """An answer's Content-Type and its own headers as bytes (a recording's headers are encoded once, not per
+    request)."""
+    for name, value in headers:
+        if name.lower() == "content-type":
+            content_type = value
+    own = tuple((name.encode("latin-1"), value.encode("latin-1", errors="replace")) for name, value in headers
+                if name.lower() not in _FRAMING_HEADERS)
+    return (b"Content-Type", content_type.encode("latin-1", errors="replace")), own
 _date_cache: tuple[int, bytes] = (0, b"")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -553,15 +580,8 @@ class _Sender:
     def _head(headers: dict[str, str], content_type: str, framing: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         """The response head in the real service's order: Date, Content-Type, the framing (Content-Length or
         Transfer-Encoding, Connection), the answer's own headers, and Server last (there, Cloudflare's)."""
-        for name, value in headers.items():
-            if name.lower() == "content-type":
-                content_type = value
-        out = [(b"Date", _http_date()), (b"Content-Type", content_type.encode("latin-1", errors="replace")), *framing]
-        for name, value in headers.items():
-            if name.lower() not in _FRAMING_HEADERS:
-                out.append((name.encode("latin-1"), value.encode("latin-1", errors="replace")))
-        out.append((b"Server", SERVER_NAME.encode()))
-        return out
+        content, own = _encoded_headers(tuple(headers.items()), content_type)
+        return [(b"Date", _http_date()), content, *framing, *own, (b"Server", SERVER_NAME.encode())]
 
     async def json(self, status: int, data: bytes, headers: dict[str, str], close: bool = False,
                    content_type: str | None = None) -> None:
