@@ -8,10 +8,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import classroom
-from .recordings import RecordingIndex
-from .server import KimiServer
-from .settings import REPLAY_API_KEY, SettingsError, load_settings
+# nbformat validates with jsonschema, which on import compiles the grammar of an optional IRI checker (the
+# rfc3987-syntax package, brought by Jupyter's own dependencies) for about two seconds. Notebooks never use that
+# format, so these commands (`check` runs once per exercise on a lab platform) do without it.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+from . import classroom  # noqa: E402
+from .recordings import RecordingIndex  # noqa: E402
+from .server import KimiServer  # noqa: E402
+from .settings import REPLAY_API_KEY, SettingsError, load_settings  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
