@@ -29,7 +29,6 @@ import requests
 from helpers.dispatch import Incoming, JsonReply, ServerState, StreamReply, dispatch
 from helpers.recordings import Recording, RecordingIndex
 from helpers.redact import redact_text
-from helpers.server import KimiServer
 from helpers.settings import DEFAULT_MODEL, RECORDINGS_DIR, REPLAY_API_KEY
 
 CAPTURES_DIR = Path(__file__).parent / "captures"
@@ -354,15 +353,6 @@ def test_replayed_answers_carry_the_recordings_headers_and_they_are_real():
 
 
 # ---- on the wire ---------------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def server():
-    running = KimiServer("replay", RECORDINGS_DIR, pace=0).start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
 
 def test_a_stream_on_the_wire_is_framed_as_kimis(server):
     rec = next(r for r in RECORDINGS if r.is_stream and r.source["kind"] == "handwritten")

@@ -13,7 +13,6 @@ import requests
 from helpers.dispatch import Incoming, ServerState, dispatch
 from helpers.limits import RateLimiter, parse_limits_spec
 from helpers.recordings import RecordingIndex
-from helpers.server import KimiServer
 from helpers.settings import DEFAULT_MODEL, RECORDINGS_DIR, REPLAY_API_KEY
 from helpers.wire import KimiError
 
@@ -27,15 +26,6 @@ def ask(body, path="/v1/chat/completions", method="POST"):
     raw = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
     return dispatch(Incoming.make(method, path, "", [("Host", "127.0.0.1:8125"),
                                                      ("Authorization", f"Bearer {REPLAY_API_KEY}")], raw), st)
-
-
-@pytest.fixture(scope="module")
-def server():
-    running = KimiServer("replay", RECORDINGS_DIR, pace=0).start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.mark.parametrize("model", ["kimi-k3", "kimi-k2.7-code", "kimi-k2.7-code-highspeed", "kimi-k2.6"])
