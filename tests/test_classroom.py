@@ -89,6 +89,11 @@ def test_student_copy_has_the_lessons_and_no_solutions(tmp_path):
     where, verdict = ran.stdout.splitlines()[0], "\n".join(ran.stdout.splitlines()[1:])
     assert where.startswith(str(dest)), where
     assert "not yet" in verdict
+    # Its own test suite (make test there) collects: every notebook, without the plugin that needs tests/ and solutions/
+    collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0"], cwd=dest,
+                               capture_output=True, text=True, env=env, timeout=120)
+    assert collected.returncode == 0, collected.stdout[-2000:] + collected.stderr[-2000:]
+    assert "notebooks/01_curl.ipynb::Cell 0" in collected.stdout and "Solution" not in collected.stdout
     again = subprocess.run(["make", "-s", "student-copy", f"DEST={dest}"], cwd=REPO_ROOT, capture_output=True,
                            text=True, timeout=60)
     assert again.returncode != 0 and "not empty" in again.stderr
