@@ -20,6 +20,8 @@ import traceback
 from types import TracebackType
 from typing import Any
 
+from .checks.learner import ipython_shell
+
 LIBRARIES = ("openai", "httpx", "httpcore", "requests", "urllib3")
 
 
@@ -119,7 +121,7 @@ def install() -> bool:
     which the first cell of every notebook would otherwise pay), and a cell that imports one and fails at once is
     covered too.
     """
-    shell = _shell()
+    shell = ipython_shell()
     if shell is None:
         return False
     if not getattr(shell, "_kimi_short_errors", False):
@@ -136,10 +138,3 @@ def install() -> bool:
         shell.showtraceback = showtraceback
     return True
 
-
-def _shell() -> Any:
-    if "IPython" not in sys.modules:  # not in a notebook: nothing to install (and nothing heavy to import)
-        return None
-    from IPython import get_ipython
-
-    return get_ipython()

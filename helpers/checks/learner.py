@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from typing import Any
 
 
-def _shell() -> Any:
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover — IPython comes with Jupyter
+def ipython_shell() -> Any:
+    """The notebook's IPython shell, or None outside a notebook (where IPython is not even imported to ask)."""
+    if "IPython" not in sys.modules:
         return None
+    from IPython import get_ipython
+
     return get_ipython()
 
 
 def namespace() -> dict[str, Any]:
     """The notebook's variables, or {} outside a notebook."""
-    shell = _shell()
+    shell = ipython_shell()
     return shell.user_ns if shell is not None else {}
 
 
@@ -35,7 +37,7 @@ _last_errors: dict[str, BaseException | None] = {}
 
 def watch() -> None:
     """Note, after each cell a notebook runs, whether an exercise cell raised (once per kernel)."""
-    shell = _shell()
+    shell = ipython_shell()
     if shell is None or getattr(shell, "_kimi_course_watch", False):
         return
 
@@ -76,7 +78,7 @@ def stale_answer(exercise_id: str) -> str | None:
 
 def exercise_cell(exercise_id: str) -> str | None:
     """The source of the last cell run that starts with `# Exercise <id>`, or None."""
-    shell = _shell()
+    shell = ipython_shell()
     if shell is None:
         return None
     for source in reversed(shell.user_ns.get("_ih", [])):
