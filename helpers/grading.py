@@ -45,11 +45,10 @@ from typing import Iterable
 
 import nbformat
 
-from .notebooks import EXERCISE_LINE, exercise_id
+from .notebooks import CHECK_CALL, EXERCISE_LINE, exercise_id
 from .settings import REPO_ROOT
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
-CHECK_CALL = re.compile(r'\bcheck\(\s*"(\d\d\.\d+)"')
 VERDICT_MIME = "application/vnd.kimi-course.verdict+json"
 
 PASSED, NOT_YET, MISSING, TIMED_OUT, NOT_RUN, UNREADABLE = (

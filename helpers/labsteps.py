@@ -26,12 +26,12 @@ from pathlib import Path
 import nbformat
 
 from .grading import DEFAULT_TIME_LIMIT
+from .notebooks import CHECK_CALL
 from .settings import REPO_ROOT
 
 DEFAULT_COURSE_DIR = "/home/project/kimi-api-course"
 FRONT_MATTER = {"show": "step", "version": "1.0", "enable_checker": "true"}
 MAX_OUTPUT_LINES = 25
-CHECK_CALL = re.compile(r'\bcheck\(\s*"(\d\d\.\d+)"')
 
 
 def _fence(text: str, lang: str = "") -> str:

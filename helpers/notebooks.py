@@ -25,6 +25,7 @@ import nbformat
 from .settings import DEFAULT_MODEL, REPO_ROOT
 
 EXERCISE_LINE = re.compile(r"^# Exercise (\d\d\.\d+)\b")
+CHECK_CALL = re.compile(r'\bcheck\(\s*"(\d\d\.\d+)"')  # a check cell: check("NN.K", ...)
 SOLUTION_HEADER = re.compile(r"^# %% Exercise (\d\d\.\d+)\s*$", re.MULTILINE)
 SHELL_CAPTURE = re.compile(r'^(\w+) = get_ipython\(\)\.getoutput\(r"""(.*?)"""\)$', re.MULTILINE | re.DOTALL)
 SOLUTIONS_DIR = REPO_ROOT / "solutions"
@@ -64,6 +65,16 @@ def exercise_id(cell) -> str | None:
     first = cell.source.split("\n", 1)[0]
     match = EXERCISE_LINE.match(first)
     return match.group(1) if match else None
+
+
+def checked_ids(source: str) -> list[str]:
+    """The exercises a cell checks.
+
+    Example:
+        >>> checked_ids('check("01.1", out=out)\\nhint("01.2")')
+        ['01.1']
+    """
+    return CHECK_CALL.findall(source)
 
 
 def parse_solutions(text: str) -> dict[str, str]:

@@ -16,7 +16,6 @@ its kernel.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ import nbformat
 import pytest
 
 from helpers import checks
-from helpers.notebooks import exercise_id, pace_for_tests, solutions_for
+from helpers.notebooks import checked_ids, exercise_id, pace_for_tests, solutions_for
 
 CELL_TIMEOUT = 180
 # Checks that time a rate-limited batch: a busy machine can only slow a batch down, never speed it past the tier
@@ -44,10 +43,6 @@ def segments(nb) -> list[tuple[str, list[Any]]]:
         elif found:
             found[-1][1].append(cell)
     return found
-
-
-def checked_ids(source: str) -> list[str]:
-    return re.findall(r'check\(\s*"(\d\d\.\d+)"', source)
 
 
 class SolutionItem(pytest.Item):

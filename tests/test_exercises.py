@@ -7,14 +7,13 @@ solution passes is proved under --nbval, in the kernel that has just run the not
 """
 from __future__ import annotations
 
-import re
 
 import nbformat
 import pytest
 
 from helpers import checks
-from helpers.notebooks import exercise_id, exercise_ids, solution_notebook, solutions_for
-from tests.nbsolutions import checked_ids, segments
+from helpers.notebooks import checked_ids, exercise_id, exercise_ids, solution_notebook, solutions_for
+from tests.nbsolutions import segments
 from helpers.settings import REPO_ROOT
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -26,7 +25,7 @@ def _check_outputs(nb) -> dict[str, str]:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        for ex in re.findall(r'check\(\s*"(\d\d\.\d+)"', cell.source):
+        for ex in checked_ids(cell.source):
             found[ex] = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
     return found
 
