@@ -39,6 +39,7 @@ import secrets
 import tempfile
 import time
 from collections import Counter
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -101,6 +102,7 @@ def _python_source(source: str) -> str:
     return TransformerManager().transform_cell(source)
 
 
+@lru_cache(maxsize=4096)  # a lesson's cells are read once per submission: parse each source once per run
 def _tree(source: str) -> ast.AST | None:
     try:
         return ast.parse(_python_source(source))
@@ -236,9 +238,15 @@ def _normal(source: str) -> str:
     return re.sub(r"\s+", "", source)
 
 
+@lru_cache(maxsize=64)
+def _read_reference(path: Path, mtime_ns: int):
+    """A lesson notebook, read once per run (per version of the file); build_plan only reads it."""
+    return nbformat.read(path, as_version=4)
+
+
 def build_plan(reference: Path, submission, only: Iterable[str] | None = None) -> Plan:
     """The lesson's cells with the submission's exercise cells in place, cut down to what the exercises need."""
-    ref = nbformat.read(reference, as_version=4)
+    ref = _read_reference(reference, reference.stat().st_mtime_ns)
     ref_code = [c for c in ref.cells if c.cell_type == "code"]
     exercises = [e for e in (exercise_id(c) for c in ref_code) if e]
     if only is not None:

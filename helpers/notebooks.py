@@ -49,9 +49,11 @@ def pace_for_tests(notebook: Path | str) -> str:
 def use_test_environment() -> None:
     """Set this process's environment to the one notebooks are tested in: replay mode, no key, the
     default model, the test pace. Kernels started afterwards inherit it, and start() in them runs a
-    replay server. Every variable the course reads is set here, so a maintainer's .env changes nothing."""
+    replay server. Every variable the course reads is set here, so a maintainer's .env changes nothing.
+    PYTEST_ADDOPTS goes too (this run has read it already): the pytest that lesson 09 runs in a `!` shell
+    must print the same whatever options a maintainer gave the suite."""
     for name in ("MOONSHOT_API_KEY", "KIMI_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "KIMI_RECORDINGS_DIR",
-                 "KIMI_RECORD_OVERWRITE"):
+                 "KIMI_RECORD_OVERWRITE", "PYTEST_ADDOPTS"):
         os.environ.pop(name, None)
     os.environ["KIMI_MODE"] = "replay"
     os.environ["KIMI_MODEL"] = DEFAULT_MODEL

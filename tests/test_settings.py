@@ -4,6 +4,7 @@ Every test passes `environ=` and `dotenv_path=` (or a temporary folder), so noth
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -369,3 +370,16 @@ def test_the_model_comes_from_settings_only():
     others = [p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "helpers").rglob("*.py")
               if p.name not in ("settings.py", "wire.py") and DEFAULT_MODEL in p.read_text(encoding="utf-8")]
     assert others == []
+
+
+def test_the_test_environment_leaves_out_a_maintainers_settings_and_pytest_options(monkeypatch):
+    from helpers.notebooks import use_test_environment
+
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-x --tb=long")
+    monkeypatch.setenv("KIMI_MODEL", "kimi-k2.5")
+    monkeypatch.setenv("KIMI_MODE", "live")
+    monkeypatch.setenv("MOONSHOT_API_KEY", KEY)
+    use_test_environment()
+    # what lesson 09's inner pytest and every notebook kernel inherit
+    assert "PYTEST_ADDOPTS" not in os.environ and "MOONSHOT_API_KEY" not in os.environ
+    assert os.environ["KIMI_MODE"] == "replay" and os.environ["KIMI_MODEL"] == DEFAULT_MODEL
