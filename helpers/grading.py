@@ -67,6 +67,16 @@ def lessons(notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[str, Path]:
     return {p.name[:2]: p for p in sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb"))}
 
 
+def read_lesson_notebook(path: Path):
+    """A lesson notebook, read once per run (again only if the file changes); callers only read it."""
+    return _read_cached(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _read_cached(path: Path, mtime_ns: int):
+    return nbformat.read(path, as_version=4)
+
+
 def _title(nb) -> str:
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -87,7 +97,7 @@ def identify_lesson(nb, path: Path, known: dict[str, Path]) -> tuple[str | None,
                 return prefix, "its exercise cells"
         title = _title(nb)
         for prefix, ref in known.items():
-            if title and title == _title(nbformat.read(ref, as_version=4)):
+            if title and title == _title(read_lesson_notebook(ref)):
                 return prefix, "its title"
     match = re.match(r"^(\d\d)(?:_|\b)", path.name)
     if match and match.group(1) in known:
@@ -238,15 +248,9 @@ def _normal(source: str) -> str:
     return re.sub(r"\s+", "", source)
 
 
-@lru_cache(maxsize=64)
-def _read_reference(path: Path, mtime_ns: int):
-    """A lesson notebook, read once per run (per version of the file); build_plan only reads it."""
-    return nbformat.read(path, as_version=4)
-
-
 def build_plan(reference: Path, submission, only: Iterable[str] | None = None) -> Plan:
     """The lesson's cells with the submission's exercise cells in place, cut down to what the exercises need."""
-    ref = _read_reference(reference, reference.stat().st_mtime_ns)
+    ref = read_lesson_notebook(reference)
     ref_code = [c for c in ref.cells if c.cell_type == "code"]
     exercises = [e for e in (exercise_id(c) for c in ref_code) if e]
     if only is not None:
@@ -540,7 +544,7 @@ async def grade_submission(sub: Submission, known: dict[str, Path], time_limit: 
                     f"{sub.path.name}: {problem or 'no lesson of the course recognised in it'}.")]
     reference = known[lesson]
     if nb is None:
-        ids = [e for e in (exercise_id(c) for c in nbformat.read(reference, as_version=4).cells) if e]
+        ids = [e for e in (exercise_id(c) for c in read_lesson_notebook(reference).cells) if e]
         return [Row(sub.student, reference.stem, ex, UNREADABLE, f"{sub.path.name}: {problem}. Nothing could be "
                     "graded; open it in JupyterLab, save it again and resubmit.") for ex in ids]
     plan = build_plan(reference, nb, only)
