@@ -1,5 +1,5 @@
 # make lab     set up .venv (first time only) and open the course in JupyterLab
-# make test    set up .venv and run every test, the notebooks under strict nbval included (two at a time)
+# make test    set up .venv and run every test, the notebooks under strict nbval included (five files at a time)
 # make test-fast  everything but the notebooks (under a minute): after changing helpers/ or tests/
 # make lint    ruff and mypy, configured in pyproject.toml
 # make record  with a key in .env: refresh recordings from the real API, then the notebooks' outputs
