@@ -117,17 +117,35 @@ _OFFLINE = ("Your key and the URL are not the problem: check the network connect
             "or work offline: set KIMI_MODE=replay in .env and restart the kernel.")
 
 
+KIMI_HOSTS = ("api.moonshot.cn", "api.moonshot.ai")
+
+
+def _kimi_host_unreachable(host: str, base: str, local: bool, what: str) -> str:
+    """Kimi's own host, written out instead of $KIMI_BASE_URL, and the network doesn't reach it."""
+    if local:
+        return (f" Your computer couldn't {what} {host}: that is the network, not the URL's spelling. In this mode "
+                f"requests go to the local server, so write $KIMI_BASE_URL ({base}), then /chat/completions.")
+    return (f" Your computer couldn't {what} {host}: that is the network, not your key. (Your key belongs with "
+            f"$KIMI_BASE_URL, {base}: write that rather than the host.) {_OFFLINE}")
+
+
 def _failure_advice(trouble: str) -> str:
     """What to do about curl's own error line: the network, the local server, or the URL the learner typed."""
     base = os.environ.get("KIMI_BASE_URL", "")
     base_host = urlsplit(base).hostname or ""
     local = base_host in ("127.0.0.1", "localhost")
     url_advice = f" Check the URL: it should start with $KIMI_BASE_URL ({base}), then /chat/completions."
-    found = re.search(r"Could not resolve (?:proxy|host): ([^\s:/]+)", trouble)
+    found = re.search(r"Could not resolve proxy: ([^\s:/]+)", trouble)
+    if found:
+        return (f" Your computer couldn't look up the proxy {found.group(1)} (set in your environment's proxy "
+                f"variables): that is the network's settings, not your request. {_OFFLINE}")
+    found = re.search(r"Could not resolve host: ([^\s:/]+)", trouble)
     if found:
         host = found.group(1)
         if host == base_host and not local:
             return f" Your computer couldn't look up {host}: it seems to have no network. {_OFFLINE}"
+        if host in KIMI_HOSTS:
+            return _kimi_host_unreachable(host, base, local, "look up")
         return f" There is no host called {host}.{url_advice}"
     found = re.search(r"(?:Failed to connect to|connect to) ([^\s]+) port (\d+)", trouble)
     if found or "Couldn't connect to server" in trouble or "Connection refused" in trouble:
@@ -139,6 +157,8 @@ def _failure_advice(trouble: str) -> str:
                     "notebook's first cell, start(), again.")
         if host == base_host:
             return f" Your computer couldn't connect to {host}. {_OFFLINE}"
+        if host in KIMI_HOSTS:
+            return _kimi_host_unreachable(host, base, local, "connect to")
         return f" Nothing answered at {host}.{url_advice}"
     if trouble.startswith(("curl: (28)", "curl: (56)", "curl: (52)", "curl: (35)", "curl: (60)")):
         return f" The connection to the API broke down or timed out: that is the network, not your request. {_OFFLINE}"
