@@ -58,6 +58,12 @@ class Course:
 
     def summary(self) -> str:
         s = self.settings
+        if s.mode == "replay" and s.has_key:
+            # A learner with a key who chose replay: the key is there, KIMI_MODE is what keeps the course offline.
+            where = "in .env" if s.mode_set_in == ".env" else "in your environment"
+            undo = "delete that line" if s.mode_set_in == ".env" else "unset it"
+            return (f"Mode: replay · answers come from recordings at {self.base_url} (your key is not used) · "
+                    f"chosen {where}: KIMI_MODE=replay; to go live, {undo} and restart the kernel.")
         if s.mode == "replay":
             return (f"Mode: replay · answers come from recordings at {self.base_url} (no key needed) · "
                     "to go live, put MOONSHOT_API_KEY in .env and restart the kernel.")

@@ -52,6 +52,7 @@ class Settings:
     base_url:    the real service the key belongs to (live and record mode).
     model:       the model id every notebook uses (KIMI_MODEL).
     replay_pace: how fast recorded streams and delays play back: 1.0 = as recorded, 0 = instant.
+    mode_set_in: where KIMI_MODE was set (".env" or "the environment"), or None when the mode follows from the key.
     """
 
     mode: str
@@ -61,6 +62,7 @@ class Settings:
     replay_pace: float = 1.0
     recordings_dir: Path = RECORDINGS_DIR
     overwrite_recordings: bool = False
+    mode_set_in: str | None = None
 
     @property
     def has_key(self) -> bool:
@@ -204,7 +206,9 @@ def load_settings(environ: dict[str, str] | None = None, dotenv_path: Path | Non
             "platform.moonshot.cn (or .ai) into .env, or delete the line to use replay mode."
         )
 
-    mode = (_clean(merged.get("KIMI_MODE")) or ("live" if api_key else "replay")).lower()
+    mode_text = _clean(merged.get("KIMI_MODE"))
+    mode = (mode_text or ("live" if api_key else "replay")).lower()
+    mode_set_in = None if not mode_text else "the environment" if _clean(env.get("KIMI_MODE")) else ".env"
     if mode not in MODES:
         raise SettingsError(f"KIMI_MODE={mask_secret(mode)} is not one of {', '.join(MODES)}. Fix it in .env or unset it.")
 
@@ -226,4 +230,4 @@ def load_settings(environ: dict[str, str] | None = None, dotenv_path: Path | Non
     recordings = Path(_clean(merged.get("KIMI_RECORDINGS_DIR")) or RECORDINGS_DIR)
     overwrite = (_clean(merged.get("KIMI_RECORD_OVERWRITE")) or "").lower() in {"1", "true", "yes"}
     return Settings(mode=mode, api_key=api_key, base_url=base_url, model=model, replay_pace=pace,
-                    recordings_dir=recordings, overwrite_recordings=overwrite)
+                    recordings_dir=recordings, overwrite_recordings=overwrite, mode_set_in=mode_set_in)

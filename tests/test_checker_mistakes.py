@@ -843,3 +843,87 @@ def test_05_2_likely_mistakes(reader, part):
 ], ids=["tier1", "no scale", "text", "fraction", "blank"])
 def test_08_2_likely_mistakes(answers, part):
     not_yet(run_check("08.2", scale=60, **answers), part)
+
+
+# ---- 01.1 without a network: the advice names the network, never the key or the URL's spelling ----------------------
+@pytest.mark.parametrize("base, trouble, says", [
+    ("https://api.moonshot.cn/v1", "curl: (6) Could not resolve host: api.moonshot.cn", "no network"),
+    ("https://api.moonshot.cn/v1", "curl: (7) Failed to connect to api.moonshot.cn port 443 after 3 ms: "
+                                   "Couldn't connect to server", "couldn't connect to api.moonshot.cn"),
+    ("https://api.moonshot.cn/v1", "curl: (6) Could not resolve host: api.moonshot.ai", "that is the network"),
+    ("https://api.moonshot.ai/v1", "curl: (7) Failed to connect to api.moonshot.cn port 443 after 2 ms: "
+                                   "Network is unreachable", "that is the network"),
+    ("https://api.moonshot.cn/v1", "curl: (5) Could not resolve proxy: proxy.corp.example", "the network's settings"),
+    ("https://api.moonshot.cn/v1", "curl: (28) Failed to connect to api.moonshot.cn port 443 after 30002 ms: "
+                                   "Timeout was reached", "api.moonshot.cn"),
+    ("https://api.moonshot.cn/v1", "curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL", "that is the network"),
+])
+def test_01_1_a_failure_to_reach_kimi_blames_the_network(monkeypatch, base, trouble, says):
+    from helpers.checks.lesson01 import _failure_advice
+
+    monkeypatch.setenv("KIMI_BASE_URL", base)
+    advice = _failure_advice(trouble)
+    assert says in advice, advice
+    assert "network" in advice and "There is no host" not in advice and "Check the URL" not in advice, advice
+
+
+def test_01_1_kimis_host_written_out_in_replay_mode_points_to_kimi_base_url(monkeypatch):
+    from helpers.checks.lesson01 import _failure_advice
+
+    monkeypatch.setenv("KIMI_BASE_URL", "http://127.0.0.1:8123/v1")
+    advice = _failure_advice("curl: (6) Could not resolve host: api.moonshot.cn")
+    assert "network" in advice and "$KIMI_BASE_URL (http://127.0.0.1:8123/v1)" in advice, advice
+
+
+# ---- 00 §6 without a network: the platform check blames the network, not the key ------------------------------------
+def _run_platform_check(monkeypatch, answer):
+    """Run 00's §6 cell as written, in live mode, with requests.get replaced by `answer(url)`."""
+    import contextlib
+    import io
+    import types
+
+    import nbformat
+    import requests
+
+    from helpers.settings import REPO_ROOT
+
+    nb = nbformat.read(REPO_ROOT / "notebooks" / "00_setup_and_your_key.ipynb", as_version=4)
+    source = next(c.source for c in nb.cells if c.cell_type == "code" and "def platform_answers" in c.source)
+    monkeypatch.setattr(requests, "get", lambda url, **_: answer(url))
+    settings = types.SimpleNamespace(api_key="test-key-not-real", base_url="https://api.moonshot.cn/v1")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(source, {"requests": requests, "course": types.SimpleNamespace(mode="live", settings=settings)})
+    return out.getvalue()
+
+
+def _refuse(url):
+    import requests
+
+    raise requests.ConnectionError(f"Failed to resolve {url}")
+
+
+def test_00_platform_check_with_no_network_blames_the_network(monkeypatch):
+    printed = _run_platform_check(monkeypatch, _refuse)
+    assert "unreachable (ConnectionError)" in printed
+    assert "that is the network" in printed and "not your key" in printed, printed
+    assert "copy it again" not in printed
+
+
+def test_00_platform_check_with_one_platform_unreachable_does_not_blame_the_key(monkeypatch):
+    import types
+
+    def answer(url):
+        if "moonshot.ai" in url:
+            _refuse(url)
+        return types.SimpleNamespace(status_code=401)
+
+    printed = _run_platform_check(monkeypatch, answer)
+    assert "No answer from platform.moonshot.ai" in printed and "copy it again" not in printed, printed
+
+
+def test_00_platform_check_with_both_rejecting_blames_the_key(monkeypatch):
+    import types
+
+    printed = _run_platform_check(monkeypatch, lambda url: types.SimpleNamespace(status_code=401))
+    assert "Neither platform accepted the key" in printed and "network" not in printed, printed

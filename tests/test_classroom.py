@@ -2,6 +2,7 @@
 section, the instructor extras are pinned in both lists, and a student copy holds no solutions."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -30,8 +31,37 @@ def test_instructor_extras_are_pinned_and_match_environment_instructor_yml():
 
 
 def test_every_lesson_states_its_time():
-    missing = [lesson.path.name for lesson in ALL if not lesson.minutes]
-    assert not missing, f"no 'about N minutes' in the opening cells of {missing}"
+    missing = [lesson.path.name for lesson in ALL if not lesson.minutes or lesson.minutes_from != "metadata"]
+    assert not missing, f"no metadata.course.minutes in {missing}"
+
+
+def test_the_metadata_the_first_cell_the_readme_and_the_guide_agree_on_each_time():
+    problems = lessons.time_disagreements(ALL, (REPO_ROOT / "README.md").read_text(encoding="utf-8"),
+                                          GUIDE.read_text(encoding="utf-8"))
+    assert not problems, "\n".join(problems)
+
+
+def test_a_disagreement_on_a_time_is_caught_in_each_place():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    guide = GUIDE.read_text(encoding="utf-8")
+    lesson = ALL[1]
+    row = re.search(rf"^\|\s*{lesson.number}\s*\|.*$", readme, re.MULTILINE).group(0)
+    wrong_readme = readme.replace(row, row.replace(f"| {lesson.minutes} min |", f"| {lesson.minutes + 5} min |"))
+    assert wrong_readme != readme
+    assert any("README.md course map" in p and lesson.number in p
+               for p in lessons.time_disagreements(ALL, wrong_readme, guide))
+    wrong_table = re.sub(rf"^(\| {lesson.number} · [^|]+\| )\d+", r"\g<1>99", guide, flags=re.MULTILINE)
+    assert any("timing table" in p for p in lessons.time_disagreements(ALL, readme, wrong_table))
+    wrong_section = guide.replace(f"**Time:** {lesson.minutes} min (from the lesson's metadata)",
+                                  f"**Time:** {lesson.minutes + 1} min (from the lesson's metadata)", 1)
+    assert wrong_section != guide
+    assert any(f"### {lesson.number} section" in p for p in lessons.time_disagreements(ALL, readme, wrong_section))
+    moved = dataclasses.replace(lesson, minutes=lesson.minutes + 10)
+    found = lessons.time_disagreements([moved], readme, guide)
+    assert any("cell 0: says about" in p for p in found) and any("README.md" in p for p in found)
+    assert any("no metadata.course.minutes" in p
+               for p in lessons.time_disagreements([dataclasses.replace(lesson, minutes_from="opening cell")],
+                                                   readme, guide))
 
 
 def _guide_sections() -> dict[str, str]:

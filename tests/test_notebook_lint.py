@@ -6,6 +6,7 @@ import re
 import nbformat
 import pytest
 
+from helpers.notebooks import checked_ids, exercise_id
 from helpers.settings import REPO_ROOT
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -55,12 +56,137 @@ def test_opens_with_title_goals_and_setup_cell(notebook):
     path, nb = notebook
     first = nb.cells[0]
     assert first.cell_type == "markdown" and first.source.lstrip().startswith("# "), f"{path.name}: no title first"
-    head = "\n".join(c.source for c in nb.cells[:2] if c.cell_type == "markdown")
-    assert re.search(r"^#+ .*goals", head, re.IGNORECASE | re.MULTILINE), f"{path.name}: no lesson goals up front"
     first_code = next(c for c in nb.cells if c.cell_type == "code")
     assert "start()" in first_code.source, f"{path.name}: the first code cell should be the setup cell calling start()"
     printed = "".join(o.get("text", "") for o in first_code.outputs if o.output_type == "stream")
     assert printed.count("\n") == 1 and printed.startswith("Mode: "), f"{path.name}: setup should print one line"
+
+
+# ---- the house style (CONTRIBUTING.md): one first cell, one exercise pattern, the time in the metadata -------------
+GOALS = re.compile(r"^## Lesson goals\n(?:.*\n)*?- ", re.MULTILINE)
+OUTLINE = re.compile(r"^\*\*Outline:\*\* (.+?)(?:\n\n|\Z)", re.MULTILINE | re.DOTALL)
+SECTION = re.compile(r"^## (\d+)\. ", re.MULTILINE)
+SECTION_REF = re.compile(r"§(\d+)(?:[–-](\d+))?")
+MINUTES_TEXT = re.compile(r"\babout (\d+) minutes\b", re.IGNORECASE)
+EXERCISE_HEADING = re.compile(r"^### Exercise (\d\d\.\d+) — \S")
+EXERCISE_FIRST_LINE = re.compile(r"^# Exercise (\d\d\.\d+) — \S")
+OTHER_EXERCISE_HEADINGS = re.compile(r"^(?:\*\*\d\d\.\d+\*\*|#+ Exercise \d\d\.\d+ (?!— ))", re.MULTILINE)
+
+
+def stuck_line(ex: str) -> str:
+    return f'Stuck? Run `hint("{ex}")` (again for the next hint).'
+
+
+def house_style_problems(name: str, nb) -> list[str]:
+    """Every way `nb` departs from the house style, each naming the notebook and the cell."""
+    problems = []
+    cells = nb.cells
+    first = cells[0]
+    number = name[:2]
+    if first.cell_type != "markdown" or not first.source.startswith(f"# {number} · "):
+        problems.append(f"{name} cell 0: the first cell should be markdown starting with the title '# {number} · ...'")
+        return problems
+    text = first.source
+    if not GOALS.search(text):
+        problems.append(f"{name} cell 0: no '## Lesson goals' with bullets in the first cell")
+    for i, cell in enumerate(cells[1:], 1):
+        if cell.cell_type == "markdown" and "Lesson goals" in cell.source:
+            problems.append(f"{name} cell {i}: lesson goals outside the first cell; merge them into cell 0")
+    sections = [int(n) for c in cells if c.cell_type == "markdown" for n in SECTION.findall(c.source)]
+    outline = OUTLINE.search(text)
+    if not outline:
+        problems.append(f"{name} cell 0: no '**Outline:** ...' of the sections in the first cell")
+    else:
+        covered = set()
+        for start, end in SECTION_REF.findall(outline.group(1)):
+            covered |= set(range(int(start), int(end or start) + 1))
+        if covered != set(sections):
+            problems.append(f"{name} cell 0: the outline names sections {sorted(covered)}, the lesson has "
+                            f"{sorted(sections)} (write §N or §N–M for each)")
+    minutes = nb.metadata.get("course", {}).get("minutes")
+    stated = [int(m) for m in MINUTES_TEXT.findall(text)]
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes <= 0:
+        problems.append(f"{name}: metadata.course.minutes should be the lesson's time in minutes, not {minutes!r}")
+    if len(stated) != 1:
+        problems.append(f"{name} cell 0: the first cell should say 'about N minutes' once, not {len(stated)} times")
+    elif stated[0] != minutes:
+        problems.append(f"{name} cell 0: says about {stated[0]} minutes, metadata.course.minutes is {minutes}")
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "markdown":
+            continue
+        for bad in OTHER_EXERCISE_HEADINGS.findall(cell.source):
+            problems.append(f"{name} cell {i}: exercise heading {bad.strip()!r}; write '### Exercise NN.K — title'")
+        if "Stuck?" in cell.source and not re.fullmatch(r'Stuck\? Run `hint\("\d\d\.\d+"\)` \(again for the next hint\)\.',
+                                                       cell.source.strip()):
+            problems.append(f"{name} cell {i}: a 'Stuck?' line other than {stuck_line('NN.K')!r}, alone in its cell")
+    for i, cell in enumerate(cells):
+        ex = exercise_id(cell)
+        if ex is None:
+            continue
+        first_line = cell.source.split("\n", 1)[0]
+        if not EXERCISE_FIRST_LINE.match(first_line):
+            problems.append(f"{name} cell {i}: the exercise cell's first line should be '# Exercise {ex} — what to do'")
+        before = cells[i - 1]
+        match = EXERCISE_HEADING.match(before.source) if before.cell_type == "markdown" else None
+        if not match or match.group(1) != ex:
+            problems.append(f"{name} cell {i}: the cell before exercise {ex} should be markdown starting with "
+                            f"'### Exercise {ex} — title' and the task")
+        after = cells[i + 1] if i + 1 < len(cells) else None
+        if after is None or after.cell_type != "markdown" or after.source.strip() != stuck_line(ex):
+            problems.append(f"{name} cell {i + 1}: the cell after exercise {ex} should be exactly {stuck_line(ex)!r}")
+        check_cell = cells[i + 2] if i + 2 < len(cells) else None
+        if check_cell is None or check_cell.cell_type != "code" or checked_ids(check_cell.source) != [ex]:
+            problems.append(f"{name} cell {i + 2}: the check cell check(\"{ex}\", ...) should follow the Stuck? line")
+    return problems
+
+
+def test_follows_the_house_style(notebook):
+    path, nb = notebook
+    problems = house_style_problems(path.name, nb)
+    assert not problems, "\n".join(problems)
+
+
+def _broken(change) -> list[str]:
+    nb = nbformat.read(NOTEBOOKS[2], as_version=4)
+    change(nb)
+    return house_style_problems(NOTEBOOKS[2].name, nb)
+
+
+def _cell_index(nb, start: str) -> int:
+    return next(i for i, c in enumerate(nb.cells) if c.source.startswith(start))
+
+
+def _exercise(nb, k: int = 1) -> int:
+    return next(i for i, c in enumerate(nb.cells) if exercise_id(c) == f"{NOTEBOOKS[2].name[:2]}.{k}")
+
+
+def _set(nb, i: int, source: str) -> None:
+    nb.cells[i].source = source
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda nb: _set(nb, 0, nb.cells[0].source.replace("## Lesson goals", "## Goals")), "cell 0: no '## Lesson goals'"),
+    (lambda nb: nb.cells.insert(1, nbformat.v4.new_markdown_cell("## Lesson goals\n- one")), "cell 1: lesson goals outside"),
+    (lambda nb: _set(nb, 0, nb.cells[0].source.replace("**Outline:**", "Outline:")), "cell 0: no '**Outline:**"),
+    (lambda nb: _set(nb, 0, re.sub(r"§\d+–\d+", "§2", nb.cells[0].source, count=1)), "the outline names sections"),
+    (lambda nb: nb.metadata.pop("course"), "metadata.course.minutes should be"),
+    (lambda nb: nb.metadata["course"].update(minutes=nb.metadata["course"]["minutes"] + 5), "metadata.course.minutes is"),
+    (lambda nb: _set(nb, 0, MINUTES_TEXT.sub("a while", nb.cells[0].source)), "say 'about N minutes' once, not 0"),
+    (lambda nb: _set(nb, _exercise(nb) - 1, nb.cells[_exercise(nb) - 1].source.replace(" — ", " · ", 1)),
+     "exercise heading"),
+    (lambda nb: _set(nb, _exercise(nb) - 1, "**02.1** Do it."), "exercise heading '**02.1**'"),
+    (lambda nb: _set(nb, _exercise(nb), nb.cells[_exercise(nb)].source.replace(" — ", ": ", 1)),
+     "first line should be '# Exercise 02.1 — what to do'"),
+    (lambda nb: _set(nb, _exercise(nb) + 1, 'Stuck? Run `hint("02.1")`.'), "a 'Stuck?' line other than"),
+    (lambda nb: nb.cells.pop(_exercise(nb) + 1), "should be exactly 'Stuck? Run `hint(\"02.1\")`"),
+    (lambda nb: nb.cells.insert(_exercise(nb), nbformat.v4.new_code_cell("x = 1")), "the cell before exercise 02.1"),
+    (lambda nb: nb.cells.pop(_exercise(nb) + 2), "the check cell check(\"02.1\", ...) should follow"),
+    (lambda nb: _set(nb, 0, nb.cells[0].source.replace("# 02 · ", "# Two: ")), "cell 0: the first cell should be"),
+], ids=["goals", "goals-twice", "outline", "outline-stale", "no-minutes", "minutes-disagree", "no-time-text",
+        "heading-dot", "heading-bold", "exercise-line", "stuck-text", "no-stuck", "code-between", "no-check", "title"])
+def test_the_house_style_check_catches_each_departure(change, needle):
+    problems = _broken(change)
+    assert any(needle in p and NOTEBOOKS[2].name in p for p in problems), problems
 
 
 def test_no_model_id_in_code_cells(notebook):

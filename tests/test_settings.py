@@ -383,3 +383,42 @@ def test_the_test_environment_leaves_out_a_maintainers_settings_and_pytest_optio
     # what lesson 09's inner pytest and every notebook kernel inherit
     assert "PYTEST_ADDOPTS" not in os.environ and "MOONSHOT_API_KEY" not in os.environ
     assert os.environ["KIMI_MODE"] == "replay" and os.environ["KIMI_MODEL"] == DEFAULT_MODEL
+
+
+# ---- the mode line says what chose the mode -------------------------------------------------------------------------
+
+def _replay_line(settings) -> str:
+    return Course(settings, "http://127.0.0.1:8000/v1", REPLAY_API_KEY, None).summary()
+
+
+def test_the_mode_line_without_a_key_says_how_to_go_live(empty_dotenv):
+    line = _replay_line(load_settings(environ={}, dotenv_path=empty_dotenv))
+    assert line.endswith("to go live, put MOONSHOT_API_KEY in .env and restart the kernel.")
+    assert "(no key needed)" in line
+
+
+def test_the_mode_line_with_a_key_and_replay_chosen_in_dotenv_says_so(tmp_path):
+    path = write_env(tmp_path, f"MOONSHOT_API_KEY={KEY}\nKIMI_MODE=replay\n")
+    settings = load_settings(environ={}, dotenv_path=path)
+    assert (settings.mode, settings.has_key, settings.mode_set_in) == ("replay", True, ".env")
+    line = _replay_line(settings)
+    assert "put MOONSHOT_API_KEY in .env" not in line, "the learner has a key: don't ask for one"
+    assert "chosen in .env: KIMI_MODE=replay; to go live, delete that line and restart the kernel." in line
+    assert "(your key is not used)" in line and line.count("\n") == 0
+    assert_hides(line, KEY)
+
+
+def test_the_mode_line_with_a_key_and_replay_chosen_in_the_environment_says_so(tmp_path):
+    path = write_env(tmp_path, f"MOONSHOT_API_KEY={KEY}\n")
+    settings = load_settings(environ={"KIMI_MODE": "replay"}, dotenv_path=path)
+    assert settings.mode_set_in == "the environment"
+    line = _replay_line(settings)
+    assert "chosen in your environment: KIMI_MODE=replay; to go live, unset it and restart the kernel." in line
+    assert "MOONSHOT_API_KEY in .env" not in line
+    assert_hides(line, KEY)
+
+
+def test_where_the_mode_was_set_is_none_when_the_key_decides(tmp_path):
+    path = write_env(tmp_path, f"MOONSHOT_API_KEY={KEY}\n")
+    assert load_settings(environ={}, dotenv_path=path).mode_set_in is None
+    assert load_settings(environ={}, dotenv_path=write_env(tmp_path, "")).mode_set_in is None

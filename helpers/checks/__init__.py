@@ -48,6 +48,21 @@ def require(condition: Any, message: str) -> None:
         raise NotYet(message)
 
 
+class Code(str):
+    """A hint that is code: the answer, printed on lines of its own so that it can be pasted into the cell as it is."""
+
+
+def code(*lines: str) -> Code:
+    """The last hint of an exercise: the code of the exercise cell under its first line, one argument per line.
+
+    Example:
+        >>> print(code("if k:", "    x = 1"))
+        if k:
+            x = 1
+    """
+    return Code("\n".join(lines))
+
+
 def is_blank(value: Any) -> bool:
     """True while the learner hasn't replaced a `...` blank."""
     return value is ...
@@ -141,11 +156,16 @@ def hint(exercise_id: str) -> None:
         return
     n = min(ex.hints_shown, len(ex.hints) - 1)
     ex.hints_shown += 1
-    print(f"💡 Hint {n + 1} of {len(ex.hints)} for {exercise_id}: {ex.hints[n]}")
+    text = ex.hints[n]
+    if isinstance(text, Code):
+        print(f"💡 Hint {n + 1} of {len(ex.hints)} for {exercise_id}, the answer: put it under the cell's first line, "
+              f"in place of the rest.\n{text}")
+    else:
+        print(f"💡 Hint {n + 1} of {len(ex.hints)} for {exercise_id}: {text}")
 
 
 from . import learner  # noqa: E402 — after the framework it uses nothing of
 
 learner.watch()
 
-__all__ = ["check", "hint", "exercise", "require", "is_blank", "NotYet", "run_check", "REGISTRY"]
+__all__ = ["check", "hint", "exercise", "require", "is_blank", "code", "Code", "NotYet", "run_check", "REGISTRY"]

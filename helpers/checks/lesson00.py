@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..settings import DEFAULT_BASE_URL, INTERNATIONAL_BASE_URL
-from . import exercise, is_blank, require
+from . import code, exercise, is_blank, require
 
 ENV_NAME = "MOONSHOT_API_KEY"
 
@@ -39,10 +39,15 @@ def _short(text: str, key: str) -> str:
 
 # ---------------------------------------------------------------------------------------------------------------------
 @exercise("00.1", hints=[
-    "A key is `sk-` followed by 20 or more letters or digits. A regular expression says exactly that: "
-    "r\"sk-[A-Za-z0-9]{20,}\".",
-    "re.search(pattern, text) finds the pattern anywhere in the text and returns None when it isn't there.",
-    "return re.search(r\"sk-[A-Za-z0-9]{20,}\", text) is not None",
+    "A key has a fixed shape, and a regular expression describes a shape: the cell already imports `re`.",
+    "The shape is sk- and then 20 or more letters or digits, r\"sk-[A-Za-z0-9]{20,}\". re.search(pattern, "
+    "text) finds it anywhere in the text, and returns None when it isn't there.",
+    code(
+        'import re',
+        '',
+        'def looks_like_a_key(text):',
+        '    return re.search(r"sk-[A-Za-z0-9]{20,}", text) is not None',
+    ),
 ])
 def _(looks_like_a_key):
     require(callable(looks_like_a_key), "looks_like_a_key should be a function: keep the `def looks_like_a_key(text):` line.")
@@ -108,10 +113,17 @@ def _(looks_like_a_key):
 
 # ---------------------------------------------------------------------------------------------------------------------
 @exercise("00.2", hints=[
-    f"environ works like a dict: environ.get(\"{ENV_NAME}\") gives the value, or None when the name is missing.",
-    "An empty value (MOONSHOT_API_KEY= in .env) is as useless as a missing one: `if not key:` catches both.",
-    "raise RuntimeError(\"MOONSHOT_API_KEY is not set: put MOONSHOT_API_KEY=<your key> in the .env file "
-    "at the top of the course folder, then restart the kernel.\")",
+    "environ works like a dict: which of a dict's methods gives a value, or None when the name is missing?",
+    "environ.get(\"MOONSHOT_API_KEY\") is None when the name is missing, and `if not key:` catches an empty "
+    "value too. The error's message should name MOONSHOT_API_KEY and the .env file.",
+    code(
+        'def read_key(environ):',
+        '    key = environ.get("MOONSHOT_API_KEY")',
+        '    if not key:',
+        '        raise RuntimeError("MOONSHOT_API_KEY is not set: put MOONSHOT_API_KEY=<your key> in the .env file "',
+        '                           "at the top of the course folder, then restart the kernel.")',
+        '    return key',
+    ),
 ])
 def _(read_key):
     require(callable(read_key), "read_key should be a function: keep the `def read_key(environ):` line.")
@@ -148,9 +160,14 @@ EXPECTED_HOSTS = {"platform.moonshot.cn": DEFAULT_BASE_URL, "platform.moonshot.a
 
 
 @exercise("00.3", hints=[
-    "A key works only on its own platform: the console at platform.moonshot.X goes with the API at api.moonshot.X.",
-    "Both base URLs start with https:// and end with /v1 (clients add /chat/completions after it).",
-    f"\"platform.moonshot.cn\": \"{DEFAULT_BASE_URL}\", \"platform.moonshot.ai\": \"{INTERNATIONAL_BASE_URL}\"",
+    "Each platform's console goes with the API on the same domain: section 3's table.",
+    "A base URL starts with https://api.moonshot. and ends with /v1 (clients add /chat/completions after it).",
+    code(
+        'BASE_URLS = {',
+        '    "platform.moonshot.cn": "https://api.moonshot.cn/v1",',
+        '    "platform.moonshot.ai": "https://api.moonshot.ai/v1",',
+        '}',
+    ),
 ])
 def _(BASE_URLS: Any):
     require(isinstance(BASE_URLS, dict), "BASE_URLS should be a dict: {platform: base URL}.")

@@ -22,7 +22,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import exercise, is_blank, learner, require
+from . import code, exercise, is_blank, learner, require
 
 INTRODUCE = "用一句话介绍你自己"
 AUTH_TYPES = ("invalid_authentication_error", "incorrect_api_key_error")
@@ -117,17 +117,35 @@ _OFFLINE = ("Your key and the URL are not the problem: check the network connect
             "or work offline: set KIMI_MODE=replay in .env and restart the kernel.")
 
 
+KIMI_HOSTS = ("api.moonshot.cn", "api.moonshot.ai")
+
+
+def _kimi_host_unreachable(host: str, base: str, local: bool, what: str) -> str:
+    """Kimi's own host, written out instead of $KIMI_BASE_URL, and the network doesn't reach it."""
+    if local:
+        return (f" Your computer couldn't {what} {host}: that is the network, not the URL's spelling. In this mode "
+                f"requests go to the local server, so write $KIMI_BASE_URL ({base}), then /chat/completions.")
+    return (f" Your computer couldn't {what} {host}: that is the network, not your key. (Your key belongs with "
+            f"$KIMI_BASE_URL, {base}: write that rather than the host.) {_OFFLINE}")
+
+
 def _failure_advice(trouble: str) -> str:
     """What to do about curl's own error line: the network, the local server, or the URL the learner typed."""
     base = os.environ.get("KIMI_BASE_URL", "")
     base_host = urlsplit(base).hostname or ""
     local = base_host in ("127.0.0.1", "localhost")
     url_advice = f" Check the URL: it should start with $KIMI_BASE_URL ({base}), then /chat/completions."
-    found = re.search(r"Could not resolve (?:proxy|host): ([^\s:/]+)", trouble)
+    found = re.search(r"Could not resolve proxy: ([^\s:/]+)", trouble)
+    if found:
+        return (f" Your computer couldn't look up the proxy {found.group(1)} (set in your environment's proxy "
+                f"variables): that is the network's settings, not your request. {_OFFLINE}")
+    found = re.search(r"Could not resolve host: ([^\s:/]+)", trouble)
     if found:
         host = found.group(1)
         if host == base_host and not local:
             return f" Your computer couldn't look up {host}: it seems to have no network. {_OFFLINE}"
+        if host in KIMI_HOSTS:
+            return _kimi_host_unreachable(host, base, local, "look up")
         return f" There is no host called {host}.{url_advice}"
     found = re.search(r"(?:Failed to connect to|connect to) ([^\s]+) port (\d+)", trouble)
     if found or "Couldn't connect to server" in trouble or "Connection refused" in trouble:
@@ -139,6 +157,8 @@ def _failure_advice(trouble: str) -> str:
                     "notebook's first cell, start(), again.")
         if host == base_host:
             return f" Your computer couldn't connect to {host}. {_OFFLINE}"
+        if host in KIMI_HOSTS:
+            return _kimi_host_unreachable(host, base, local, "connect to")
         return f" Nothing answered at {host}.{url_advice}"
     if trouble.startswith(("curl: (28)", "curl: (56)", "curl: (52)", "curl: (35)", "curl: (60)")):
         return f" The connection to the API broke down or timed out: that is the network, not your request. {_OFFLINE}"
@@ -160,11 +180,16 @@ def _curl_output(out: Any, flags: str) -> str:
 
 # ---------------------------------------------------------------------------------------------------------------------
 @exercise("01.1", hints=[
-    "Two blanks: the path after $KIMI_BASE_URL, and the header that carries your key.",
-    "The chat endpoint is $KIMI_BASE_URL/chat/completions; the key goes in a header named Authorization, "
-    "as the word Bearer, a space, then the key.",
-    "out = !curl -sS $KIMI_BASE_URL/chat/completions -H \"Content-Type: application/json\" "
-    "-H \"Authorization: Bearer $MOONSHOT_API_KEY\" -d '...the body as given...'",
+    "Section 1's table has both pieces: the endpoint that answers chat messages, and the header your key travels in.",
+    "The path is /chat/completions. The header is Authorization: the word Bearer, a space, then "
+    "$MOONSHOT_API_KEY, inside double quotes so that the shell fills it in.",
+    code(
+        'out = !curl -sS $KIMI_BASE_URL/chat/completions \\',
+        '  -H "Content-Type: application/json" \\',
+        '  -H "Authorization: Bearer $MOONSHOT_API_KEY" \\',
+        '  -d \'{"model": "\'"$KIMI_MODEL"\'", \\',
+        '       "messages": [{"role": "user", "content": "用一句话介绍你自己"}]}\'',
+    ),
 ])
 def _(out):
     text = _curl_output(out, "-sS (silent, but still show errors)")
@@ -203,11 +228,14 @@ def _(out):
 
 # ---------------------------------------------------------------------------------------------------------------------
 @exercise("01.2", hints=[
-    "reply is a dict. choices is a list, so take its first element with [0]; the message is inside it.",
-    "The answer: reply[\"choices\"][0][\"message\"][\"content\"]. finish_reason sits next to message, "
-    "inside choices[0]; the token counts are in reply[\"usage\"].",
-    "answer = reply[\"choices\"][0][\"message\"][\"content\"]; finish_reason = reply[\"choices\"][0][\"finish_reason\"]; "
-    "total_tokens = reply[\"usage\"][\"total_tokens\"]",
+    "reply is a dict: section 5's table says where each of the three lives in it.",
+    "choices is a list, so take [0] first. The answer is in its message's content, finish_reason sits next "
+    "to message, and the token counts are in reply[\"usage\"].",
+    code(
+        'answer = reply["choices"][0]["message"]["content"]',
+        'finish_reason = reply["choices"][0]["finish_reason"]',
+        'total_tokens = reply["usage"]["total_tokens"]',
+    ),
 ])
 def _(reply, answer, finish_reason, total_tokens):
     require(isinstance(reply, dict) and reply.get("choices"),
@@ -247,10 +275,17 @@ def _(reply, answer, finish_reason, total_tokens):
 
 # ---------------------------------------------------------------------------------------------------------------------
 @exercise("01.3", hints=[
-    "Run it once with the ... as it is and read what Kimi says; the 400 message names the problem.",
-    "The course's model fixes its temperature while it thinks: it accepts only 1. The lab's model took anything "
-    "from 0 to 1.",
-    "Delete `, \"temperature\": ...` from the body (the usual choice with this model), or write \"temperature\": 1.",
+    "Run it once with the ... as it is and read what Kimi says: the 400 message names the problem.",
+    "The course's model fixes its temperature while it thinks: it accepts only 1. Send 1, or leave the "
+    "field out (mind the comma before it).",
+    code(
+        '# With this model, leave temperature out ("temperature": 1 works too: the one value it allows while thinking).',
+        'out = !curl -sS -i $KIMI_BASE_URL/chat/completions \\',
+        '  -H "Content-Type: application/json" \\',
+        '  -H "Authorization: Bearer $MOONSHOT_API_KEY" \\',
+        '  -d \'{"model": "\'"$KIMI_MODEL"\'", \\',
+        '       "messages": [{"role": "user", "content": "你好，我叫李雷，1+1等于多少？"}]}\'',
+    ),
 ])
 def _(out):
     text = _curl_output(out, "-sS -i")

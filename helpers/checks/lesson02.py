@@ -17,7 +17,7 @@ import requests
 from ..lab import ARTICLE_QUESTION as WHAT_CAN_YOU_DO
 from ..lab import HELLO_LILEI as HELLO
 from ..lab import LAB_SYSTEM_PROMPT, PARAPHRASE_PROMPT
-from . import exercise, is_blank, require
+from . import code, exercise, is_blank, require
 from . import learner
 
 ASK_NAME = "我叫什么名字？"
@@ -81,10 +81,14 @@ def _check_auth_header(headers: Any, where: str) -> None:
 
 
 @exercise("02.1", hints=[
-    "The header's value is the word Bearer, a space, then the key: f\"Bearer {os.environ['MOONSHOT_API_KEY']}\".",
-    "A session posts like requests does, and adds its own headers: session_1.post(url, json=body, timeout=60).",
-    "session_1.headers[\"Authorization\"] = f\"Bearer {os.environ['MOONSHOT_API_KEY']}\"   and   "
-    "response_1 = session_1.post(url, json=body, timeout=60)",
+    "A Session has a headers dict of its own, and every request it sends carries those headers.",
+    "The header's value is f\"Bearer {os.environ['MOONSHOT_API_KEY']}\". A session posts like requests does: "
+    "session_1.post(url, json=body, timeout=...).",
+    code(
+        'session_1 = requests.Session()',
+        'session_1.headers["Authorization"] = f"Bearer {os.environ[\'MOONSHOT_API_KEY\']}"',
+        'response_1 = session_1.post(url, json=body, timeout=60)',
+    ),
 ])
 def _(session, response):
     require(isinstance(session, requests.Session), "Keep session_1 = requests.Session() as the cell had it.")
@@ -148,10 +152,22 @@ def _is_a_timeout(value: Any) -> bool:
 
 
 @exercise("02.2", hints=[
-    "For the first ...: a list with one more item in front, [{\"role\": \"system\", \"content\": system}] + messages.",
-    "For the second ...: response.raise_for_status() raises requests.HTTPError for any 4xx or 5xx answer, "
-    "before the function reaches for choices.",
-    "messages = [{\"role\": \"system\", \"content\": system}] + messages   …   response.raise_for_status()",
+    "Two blanks: a list with one more message in front, and the method of a Response that turns an error "
+    "status into an exception (section 6).",
+    "[{\"role\": \"system\", \"content\": system}] + messages puts the system message first; "
+    "response.raise_for_status() raises requests.HTTPError for any 4xx or 5xx answer.",
+    code(
+        'def kimi_chat_with_system(user_message, system=None, model=None, temperature=None, timeout=60):',
+        '    messages = [{"role": "user", "content": user_message}]',
+        '    if system is not None:',
+        '        messages = [{"role": "system", "content": system}] + messages',
+        '    body = {"model": model or course.model, "messages": messages}',
+        '    if temperature is not None:',
+        '        body["temperature"] = temperature',
+        '    response = requests.post(CHAT_URL, headers=HEADERS, json=body, timeout=timeout)',
+        '    response.raise_for_status()',
+        '    return response.json()["choices"][0]["message"]["content"]',
+    ),
 ])
 def _(kimi_chat_with_system):
     fn = kimi_chat_with_system
@@ -226,11 +242,16 @@ EXPECTED_ROLES = ["system", "user", "assistant", "user", "assistant", "user"]
 
 
 @exercise("02.3", hints=[
-    "messages already holds four messages. Add two dicts after them: role \"assistant\" with reply_2, "
-    "then role \"user\" with summary_question.",
-    "A new list from the old one: messages + [ ... two dicts ... ]. (Appending works too, but run the cell once.)",
-    "messages_3 = messages + [{\"role\": \"assistant\", \"content\": reply_2}, "
-    "{\"role\": \"user\", \"content\": summary_question}]",
+    "A conversation is one list of messages in order: the old ones, then Kimi's reply, then the new question.",
+    "messages + [...] makes a new list from the old one. Kimi's reply is a message with the role "
+    "\"assistant\", the new question one with the role \"user\".",
+    code(
+        'summary_question = "用一句话总结我们刚才的对话。"',
+        'messages_3 = messages + [',
+        '    {"role": "assistant", "content": reply_2},',
+        '    {"role": "user", "content": summary_question},',
+        ']',
+    ),
 ])
 def _(messages_3, reply_2):
     require(not is_blank(messages_3), "Replace the ... after messages_3 = with the list of messages to send.")

@@ -11,7 +11,7 @@ from typing import Any
 from ..lab import ARTICLE_QUESTION as WHAT_CAN_YOU_DO
 from ..lab import HELLO_LILEI as HELLO
 from ..lab import LAB_SYSTEM_PROMPT
-from . import exercise, is_blank, learner, require
+from . import code, exercise, is_blank, learner, require
 
 THINKING_OFF = {"type": "disabled"}
 
@@ -27,12 +27,13 @@ def _is_completion(value: Any) -> bool:
 
 
 @exercise("03.1", hints=[
-    "Put .with_raw_response between completions and .create: "
-    "client.chat.completions.with_raw_response.create(model=course.model, messages=lab_messages).",
-    "Kimi's id for a request is the Msh-Request-Id header: raw_1.headers[\"msh-request-id\"]. "
-    "(raw_1.request_id reads x-request-id, which Kimi doesn't send.)",
-    "raw_1 = client.chat.completions.with_raw_response.create(model=course.model, messages=lab_messages)   and   "
-    "request_id_1 = raw_1.headers[\"msh-request-id\"]",
+    "Section 5 got the status and the headers of a call: the same way works here.",
+    "client.chat.completions.with_raw_response.create(...) takes the same arguments as create. Kimi's id "
+    "is the Msh-Request-Id header (raw_1.request_id reads x-request-id, which Kimi doesn't send).",
+    code(
+        'raw_1 = client.chat.completions.with_raw_response.create(model=course.model, messages=lab_messages)',
+        'request_id_1 = raw_1.headers["msh-request-id"]',
+    ),
 ])
 def _(raw, request_id):
     require(not is_blank(raw), "Replace the ... after raw_1 = with client.chat.completions.with_raw_response.create(...).")
@@ -65,12 +66,19 @@ def _(raw, request_id):
 
 
 @exercise("03.2", hints=[
-    "Kimi-only fields go in extra_body=, a dict merged into the JSON body: extra_body={\"thinking\": {...}}.",
-    "Thinking off is {\"type\": \"disabled\"}. To read a field that may be missing without an AttributeError: "
-    "getattr(message, \"reasoning_content\", None).",
-    "completion_2 = client.chat.completions.create(model=course.model, messages=question_2, "
-    "extra_body={\"thinking\": {\"type\": \"disabled\"}})   and   "
-    "reasoning_2 = getattr(completion_2.choices[0].message, \"reasoning_content\", None)",
+    "Kimi-only fields travel in extra_body (section 6), and a field that may be missing is read with "
+    "getattr and a default.",
+    "Thinking off is extra_body={\"thinking\": {\"type\": \"disabled\"}}. getattr(message, \"reasoning_content\", "
+    "None) gives None instead of an AttributeError.",
+    code(
+        'question_2 = [{"role": "user", "content": "你能干吗？"}]',
+        'completion_2 = client.chat.completions.create(',
+        '    model=course.model,',
+        '    messages=question_2,',
+        '    extra_body={"thinking": {"type": "disabled"}},',
+        ')',
+        'reasoning_2 = getattr(completion_2.choices[0].message, "reasoning_content", None)',
+    ),
 ])
 def _(completion, reasoning):
     require(not is_blank(completion), "Replace the ... after completion_2 = with client.chat.completions.create(...).")
@@ -113,10 +121,19 @@ def _logged_body(completion_id: str) -> dict[str, Any] | None:
 
 
 @exercise("03.3", hints=[
-    "Each chunk's piece of the answer is chunk.choices[0].delta.content. It is None (or empty) in the chunks that "
-    "carry reasoning and in the last one.",
-    "Keep a piece only when there is one: if piece: pieces_3.append(piece)",
-    "piece = chunk.choices[0].delta.content   and   if piece: pieces_3.append(piece)",
+    "Each chunk carries a delta: the new piece of the message, like a small message of its own.",
+    "The piece is chunk.choices[0].delta.content. It is None (or empty) in the reasoning chunks and in the "
+    "last one, so keep it only `if piece:`.",
+    code(
+        'stream_3 = client.chat.completions.create(model=course.model, messages=paraphrase_messages, stream=True)',
+        'pieces_3 = []',
+        'for chunk in stream_3:',
+        '    piece = chunk.choices[0].delta.content',
+        '    if piece:',
+        '        pieces_3.append(piece)',
+        'answer_3 = "".join(pieces_3)',
+        'print(answer_3)',
+    ),
 ])
 def _(pieces, answer):
     require(isinstance(pieces, list), "Keep pieces_3 = [] as the cell had it, and append to it in the loop.")

@@ -5,7 +5,7 @@ import json
 
 import requests
 
-from . import NotYet, exercise, is_blank, require
+from . import NotYet, code, exercise, is_blank, require
 
 # Request-log entries as the local server logs them (versions as installed for the course; the key masked).
 _CURL = {"Host": "127.0.0.1:PORT", "User-Agent": "curl/8.5.0", "Accept": "*/*", "Content-Type": "application/json",
@@ -45,12 +45,22 @@ def _with_capitalised_names(which_client, headers: dict[str, str]) -> object:
 
 
 @exercise("04.1", hints=[
-    "Look at the user-agent header: curl sends 'curl/…', requests 'python-requests/…', the SDK 'OpenAI/Python …' "
-    "(and AsyncOpenAI 'AsyncOpenAI/Python …').",
-    "The SDK writes header names in lower case. Lower-case the names first: "
-    "headers = {name.lower(): value for name, value in entry['headers'].items()}",
-    "agent = headers.get('user-agent', '') — then agent.startswith('curl/') → 'curl', "
-    "agent.startswith('python-requests/') → 'requests', 'openai' in agent.lower() → 'openai'.",
+    "Every client names itself in one header of each request it sends: look at the log entries of section 3.",
+    "The user-agent: curl sends 'curl/…', requests 'python-requests/…', the SDK 'OpenAI/Python …' "
+    "(AsyncOpenAI 'AsyncOpenAI/Python …'). Clients write header names in different cases: lower-case them "
+    "first.",
+    code(
+        'def which_client(entry):',
+        '    headers = {name.lower(): value for name, value in entry["headers"].items()}   # names are case-insensitive',
+        '    agent = headers.get("user-agent", "")',
+        '    if agent.startswith("curl/"):',
+        '        return "curl"',
+        '    if agent.startswith("python-requests/"):',
+        '        return "requests"',
+        '    if "openai" in agent.lower() or "x-stainless-lang" in headers:',
+        '        return "openai"',
+        '    return None',
+    ),
 ])
 def _(which_client):
     require(callable(which_client), "which_client should be a function: def which_client(entry): ...")
@@ -88,13 +98,14 @@ def _(which_client):
 
 
 @exercise("04.2", hints=[
-    "Two things to fill in: body_bytes = json.dumps(BODY, ...).encode('utf-8'), and the request itself with "
-    "requests.post(f\"{BASE_URL}/chat/completions\", headers=compact_headers, data=body_bytes, timeout=60).",
-    "json.dumps(BODY, ensure_ascii=False, separators=(',', ':')) gives the compact text; "
-    "add 'Content-Type': 'application/json' to compact_headers.",
-    "compact_headers = {'Authorization': f'Bearer {API_KEY}', 'Content-Type': 'application/json'}\n"
-    "body_bytes = json.dumps(BODY, ensure_ascii=False, separators=(',', ':')).encode('utf-8')\n"
-    "compact_response = requests.post(f'{BASE_URL}/chat/completions', headers=compact_headers, data=body_bytes, timeout=60)",
+    "json= did two things for you: it turned BODY into bytes, and it added a header. With data= both are yours to do.",
+    "json.dumps(BODY, ensure_ascii=False, separators=(',', ':')) is the compact text and .encode('utf-8') "
+    "makes it bytes. The missing header is 'Content-Type': 'application/json'.",
+    code(
+        'compact_headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}',
+        'body_bytes = json.dumps(BODY, ensure_ascii=False, separators=(",", ":")).encode("utf-8")',
+        'compact_response = requests.post(f"{BASE_URL}/chat/completions", headers=compact_headers, data=body_bytes, timeout=60)',
+    ),
 ])
 def _(compact_response, body_bytes):
     require(not is_blank(body_bytes), "Replace the ... after body_bytes = with BODY as compact JSON, turned into bytes.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import NotYet, exercise, is_blank, require
+from . import NotYet, code, exercise, is_blank, require
 
 # (status, error.type, should it be retried?, why) — Kimi's error table plus the statuses any gateway may send.
 _RETRY_CASES = [
@@ -22,10 +22,16 @@ _RETRY_CASES = [
 
 
 @exercise("05.1", hints=[
-    "Three things can pass with time: a 429 whose type is rate_limit_reached_error or engine_overloaded_error, "
-    "and any status of 500 or more. Everything else is False.",
-    "The quota error is a 429 too: check error_type, not only the status.",
-    "return status >= 500 or (status == 429 and error_type in {'rate_limit_reached_error', 'engine_overloaded_error'})",
+    "Ask of each error: would the same request, sent again a little later, get a different answer? "
+    "Sections 2–9 say for each.",
+    "Statuses of 500 or more can pass with time, and so can a 429 whose type is rate_limit_reached_error "
+    "or engine_overloaded_error. The quota error is a 429 too: check error_type, not only the status.",
+    code(
+        'def should_retry(status, error_type):',
+        '    if status >= 500:',
+        "        return True                     # something broke on Kimi's side: a later try can succeed",
+        '    return status == 429 and error_type in {"rate_limit_reached_error", "engine_overloaded_error"}',
+    ),
 ])
 def _(should_retry):
     require(callable(should_retry), "should_retry should be a function: def should_retry(status, error_type): ...")
@@ -53,11 +59,14 @@ _WAIT_CASES = [
 
 
 @exercise("05.2", hints=[
-    "A regular expression finds the number: re.search(r'try again after (\\d+(?:\\.\\d+)?) seconds?', message).",
-    "When re.search finds nothing it returns None: return None then. Otherwise turn match.group(1) into a number "
-    "with float(...).",
-    "found = re.search(r'try again after (\\d+(?:\\.\\d+)?) seconds?', message)\n"
-    "return float(found.group(1)) if found else None",
+    "The wait is a number inside a sentence: a regular expression can find it and capture it.",
+    "re.search(r'try again after (\\d+(?:\\.\\d+)?) seconds?', message) captures the number in group(1), and "
+    "returns None when the message names no wait. float(...) makes it a number.",
+    code(
+        'def retry_after_seconds(message):',
+        '    found = re.search(r"try again after (\\d+(?:\\.\\d+)?) seconds?", message)',
+        '    return float(found.group(1)) if found else None',
+    ),
 ])
 def _(retry_after_seconds):
     require(callable(retry_after_seconds),
@@ -128,13 +137,19 @@ def _messages(error: Exception) -> set[str]:
 
 
 @exercise("05.3", hints=[
-    "Not every error has everything: only APIStatusError (the service answered) has .response and .status_code. "
-    "getattr(error, 'response', None) gives None instead of an AttributeError.",
-    "The request id is in the response headers: response.headers.get('msh-request-id'). "
-    "error.request_id is None with Kimi (it reads x-request-id). The type is error.type, the message error.message.",
-    "response = getattr(error, 'response', None)\n"
-    "return {'request_id': response.headers.get('msh-request-id') if response is not None else None,\n"
-    "        'status': getattr(error, 'status_code', None), 'type': error.type, 'message': error.message}",
+    "Not every exception has everything: when no answer came back at all, there is no response and no status.",
+    "getattr(error, 'response', None) and getattr(error, 'status_code', None) give None instead of an "
+    "AttributeError. The id is response.headers.get('msh-request-id') (error.request_id is None with Kimi).",
+    code(
+        'def support_note(error):',
+        '    response = getattr(error, "response", None)           # only when the service answered',
+        '    return {',
+        '        "request_id": response.headers.get("msh-request-id") if response is not None else None,',
+        '        "status": getattr(error, "status_code", None),',
+        '        "type": error.type,',
+        '        "message": error.message,',
+        '    }',
+    ),
 ])
 def _(support_note):
     require(callable(support_note), "support_note should be a function: def support_note(error): ...")

@@ -6,7 +6,7 @@ import numbers
 import time
 from typing import Any
 
-from helpers.checks import exercise, is_blank, learner, require
+from helpers.checks import code, exercise, is_blank, learner, require
 
 # A small Kimi-shaped stream: the role chunk, thinking, the answer, the final chunk with usage inside the choice.
 _CHUNKS: list[dict[str, Any]] = [
@@ -53,9 +53,23 @@ def _run_parser(parse_events, lines: list[str]) -> list[Any]:
 
 
 @exercise("06.1", hints=[
-    "An event's text is its data: lines joined with a new line: \"\\n\".join(pending).",
-    "yield json.loads(text) gives the caller the decoded dict, not the JSON text.",
-    'text = "\\n".join(pending)   and   yield json.loads(text)',
+    "pending collects an event's data: lines. The first blank is what they become together; the second is "
+    "what the caller gets.",
+    "\"\\n\".join(pending) joins the lines with a new line, as the SSE format says; json.loads(text) decodes "
+    "the event for the caller.",
+    code(
+        'def parse_events(lines):',
+        '    pending = []                                   # the data: lines of the event being read',
+        '    for line in lines:',
+        '        if line.startswith("data:"):',
+        '            pending.append(line[len("data:"):].strip())',
+        '        elif line == "" and pending:               # a blank line: the event is complete',
+        '            text = "\\n".join(pending)              # the pending lines joined into one text',
+        '            pending = []',
+        '            if text == "[DONE]":',
+        '                return',
+        "            yield json.loads(text)                 # the event's JSON, decoded",
+    ),
 ])
 def _(parse_events):
     require(callable(parse_events), "parse_events should be the function defined in the exercise cell.")
@@ -88,9 +102,19 @@ def _(parse_events):
 
 
 @exercise("06.2", hints=[
-    "time.perf_counter() - started is the number of seconds since started.",
-    "Set first_content_at inside the loop (the first time content arrives) and total after the loop.",
-    "first_content_at = time.perf_counter() - started   and, after the loop,   total = time.perf_counter() - started",
+    "time.perf_counter() is a clock in seconds, and started holds what it read before the request.",
+    "Seconds since started are time.perf_counter() - started: the first blank is inside the loop (the "
+    "first time content arrives), the second after the loop.",
+    code(
+        'started = time.perf_counter()',
+        'first_content_at = None',
+        'stream = client.chat.completions.create(',
+        '    model=course.model, messages=[{"role": "user", "content": POEM}], stream=True)',
+        'for chunk in stream:',
+        '    if chunk.choices and chunk.choices[0].delta.content and first_content_at is None:',
+        '        first_content_at = time.perf_counter() - started',
+        'total = time.perf_counter() - started',
+    ),
 ])
 def _(first_content_at, total):
     require(not is_blank(first_content_at), "Replace the ... after first_content_at = with the seconds since started.")
@@ -123,9 +147,25 @@ def _(first_content_at, total):
 
 
 @exercise("06.3", hints=[
-    "Copy the loop body from section 2: decode the line, skip what isn't data:, stop at [DONE], json.loads it.",
-    "Add delta.get(\"content\") or \"\" to first_tip, then break as soon as \"\\n\" in first_tip.",
-    "After the with block: first_tip = first_tip.split(\"\\n\")[0]",
+    "Section 2's loop does most of it: decode the line, skip what isn't data:, stop at [DONE], json.loads it.",
+    "Add delta.get(\"content\") or \"\" to first_tip, and break as soon as \"\\n\" in first_tip. After the with "
+    "block, keep only what comes before the new line.",
+    code(
+        'tips_body = {"model": course.model, "messages": [{"role": "user", "content": TIPS}], "stream": True}',
+        'first_tip = ""',
+        'with requests.post(f"{BASE_URL}/chat/completions", headers=HEADERS, json=tips_body, stream=True, timeout=60) as response:',
+        '    for raw in response.iter_lines():',
+        '        line = raw.decode("utf-8")',
+        '        if not line.startswith("data:"):',
+        '            continue',
+        '        data = line[len("data:"):].strip()',
+        '        if data == "[DONE]":',
+        '            break',
+        '        first_tip += json.loads(data)["choices"][0]["delta"].get("content") or ""',
+        '        if "\\n" in first_tip:',
+        '            break                                  # the first tip is complete',
+        'first_tip = first_tip.split("\\n")[0]',
+    ),
 ])
 def _(first_tip, response):
     import requests

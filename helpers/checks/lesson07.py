@@ -6,7 +6,7 @@ import numbers
 import os
 from typing import Any, Callable
 
-from helpers.checks import exercise, is_blank, require
+from helpers.checks import code, exercise, is_blank, require
 from helpers.lab import LAB_SYSTEM_PROMPT
 
 
@@ -50,9 +50,17 @@ def _as_dict(message: Any) -> dict[str, Any] | None:
 
 
 @exercise("07.1", hints=[
-    "Kimi's answer goes into the history as a message with the role \"assistant\".",
-    "history.append({...}) with \"role\" and \"content\", like the user message two lines above.",
-    'history.append({"role": "assistant", "content": answer})',
+    "The history is the list of messages, and the question went in two lines above. Which role does Kimi's "
+    "answer have?",
+    "history.append({...}) with \"role\": \"assistant\" and \"content\": answer, like the user's message.",
+    code(
+        'def ask(history, question):',
+        '    history.append({"role": "user", "content": question})',
+        '    completion = client.chat.completions.create(model=course.model, messages=history)',
+        '    answer = completion.choices[0].message.content',
+        '    history.append({"role": "assistant", "content": answer})',
+        '    return answer',
+    ),
 ])
 def _(ask, system_prompt):
     require(callable(ask), "ask should be the function defined in the exercise cell.")
@@ -87,9 +95,19 @@ def _count_advice(exc: Exception) -> str:
 
 
 @exercise("07.2", hints=[
-    "The endpoint takes the same model and messages you would send to chat: {\"model\": ..., \"messages\": ...}.",
-    "The answer looks like {\"data\": {\"total_tokens\": 121}}: response.json()[\"data\"][...].",
-    'json={"model": course.model, "messages": messages}   and   return response.json()["data"]["total_tokens"]',
+    "Section 3 sent this request: its body is the one you would send to chat.",
+    'json={"model": course.model, "messages": messages}. The answer looks like {"data": {"total_tokens": 121}}.',
+    code(
+        'def count_tokens(messages):',
+        '    response = requests.post(',
+        '        f"{BASE_URL}/tokenizers/estimate-token-count",',
+        '        headers=HEADERS,',
+        '        json={"model": course.model, "messages": messages},',
+        '        timeout=30,',
+        '    )',
+        '    response.raise_for_status()',
+        '    return response.json()["data"]["total_tokens"]',
+    ),
 ])
 def _(count_tokens):
     import requests
@@ -135,10 +153,15 @@ def _cost_mistakes(price: dict[str, float]) -> list[tuple[Callable[..., float], 
 
 
 @exercise("07.3", hints=[
-    "Prices are per 1M tokens: tokens * PRICE[...] / 1_000_000 dollars.",
-    "Three parts: cached_tokens at cache_hit, (prompt_tokens - cached_tokens) at cache_miss, completion_tokens at output.",
-    "return (cached_tokens * PRICE[\"cache_hit\"] + (prompt_tokens - cached_tokens) * PRICE[\"cache_miss\"]"
-    " + completion_tokens * PRICE[\"output\"]) / 1_000_000",
+    "A request's price has three parts, one for each kind of token in the PRICE table.",
+    "cached_tokens at cache_hit, (prompt_tokens - cached_tokens) at cache_miss, completion_tokens at "
+    "output; prices are per 1M tokens, so divide by 1_000_000.",
+    code(
+        'def request_cost(prompt_tokens, completion_tokens, cached_tokens=0):',
+        '    return (cached_tokens * PRICE["cache_hit"]',
+        '            + (prompt_tokens - cached_tokens) * PRICE["cache_miss"]',
+        '            + completion_tokens * PRICE["output"]) / 1_000_000',
+    ),
 ])
 def _(request_cost, price):
     require(callable(request_cost), "request_cost should be the function defined in the exercise cell.")

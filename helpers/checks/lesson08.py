@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from helpers.checks import NotYet, exercise, is_blank, require
+from helpers.checks import NotYet, code, exercise, is_blank, require
 
 
 def _fastest(n, rpm, concurrency, answer_seconds):
@@ -66,12 +66,20 @@ _CASES = [
 
 
 @exercise("08.1", hints=[
-    "Request 0 starts at 0. Request k starts no earlier than starts[k - 1] + 60 / rpm.",
-    "Once k >= concurrency, request k also has to wait for request k - concurrency to be answered: "
-    "it starts no earlier than starts[k - concurrency] + answer_seconds. Take the later of the two.",
-    "start = 0.0 if k == 0 else starts[k - 1] + 60 / rpm\n"
-    "        if k >= concurrency:\n"
-    "            start = max(start, starts[k - concurrency] + answer_seconds)",
+    "Work out each start from the starts before it: each of the two limits gives an earliest time, and "
+    "request k waits for the later one.",
+    "The RPM: starts[k - 1] + 60 / rpm (request 0 starts at 0). The concurrency: once k >= concurrency, "
+    "starts[k - concurrency] + answer_seconds. Take the max of the two.",
+    code(
+        'def fastest_batch_seconds(n, rpm, concurrency, answer_seconds):',
+        '    starts = []',
+        '    for k in range(n):',
+        '        start = 0.0 if k == 0 else starts[k - 1] + 60 / rpm     # the RPM: one start every 60/rpm seconds',
+        '        if k >= concurrency:                                    # the concurrency: wait for a request to finish',
+        '            start = max(start, starts[k - concurrency] + answer_seconds)',
+        '        starts.append(start)',
+        '    return starts[-1] + answer_seconds',
+    ),
 ])
 def _(fastest_batch_seconds):
     require(callable(fastest_batch_seconds), "fastest_batch_seconds should be the function you completed.")
@@ -104,12 +112,13 @@ def _(fastest_batch_seconds):
 
 
 @exercise("08.2", hints=[
-    "tier2_url is built the same way as LIMITED_URL, with \"tier2\" instead of TIER.name. "
-    "The numbers are in the tier table of section 2.",
-    "TIERS[\"tier2\"] holds tier2's limits: .rpm and .concurrency.",
-    "tier2_url = limits_base_url(\"tier2\", scale=SCALE)\n"
-    "tier2_rpm = TIERS[\"tier2\"].rpm\n"
-    "tier2_concurrency = TIERS[\"tier2\"].concurrency",
+    "Section 2 built LIMITED_URL for your tier and printed the tier table: do the same for tier2.",
+    "limits_base_url(...) takes the tier's name and the scale; TIERS[\"tier2\"] holds its .rpm and .concurrency.",
+    code(
+        'tier2_url = limits_base_url("tier2", scale=SCALE)',
+        'tier2_rpm = TIERS["tier2"].rpm',
+        'tier2_concurrency = TIERS["tier2"].concurrency',
+    ),
 ])
 def _(url, rpm, concurrency, scale):
     require(not is_blank(url), "Fill in tier2_url: a base URL from limits_base_url().")

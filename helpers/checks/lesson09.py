@@ -10,7 +10,7 @@ import logging
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from helpers.checks import exercise, require
+from helpers.checks import code, exercise, require
 
 KEYWORDS = ["人工智能", "高考志愿", "世界杯", "基金定投"]
 LABELS = {"人工智能": "科技", "高考志愿": "教育", "世界杯": "体育", "基金定投": "财经"}
@@ -66,9 +66,15 @@ def _mentions_blank(exc: BaseException) -> bool:
 
 
 @exercise("09.1", hints=[
-    "A 500 from Kimi is the fault \"server_error\"; times=1 makes it fail once and then answer normally.",
-    "A request that fails once and then succeeds took two attempts, and the Reply says so in reply.attempts.",
-    'client = make_client(fault_base_url("server_error", times=1))   and   assert reply.attempts == 2',
+    "The local server's faults (fault_base_url) make Kimi fail on purpose: find the one that answers 500.",
+    "The fault is \"server_error\", and times=1 makes it fail once and then answer. A request that failed "
+    "once and then succeeded took two attempts: reply.attempts.",
+    code(
+        'def check_server_error_is_retried(make_client):',
+        '    client = make_client(fault_base_url("server_error", times=1))   # which fault, and how many requests it fails',
+        '    reply = client.chat(BAIDU_QUESTION)',
+        '    assert reply.attempts == 2                                      # how many requests that took',
+    ),
 ])
 def _(check_server_error_is_retried: Callable[[Callable[[str], Any]], None]):
     require(callable(check_server_error_is_retried),
@@ -115,9 +121,15 @@ def _short(messages: list[dict[str, str]]) -> list[str]:
 
 
 @exercise("09.2", hints=[
-    "Each exchange is two messages, a question and its answer, so max_turns exchanges are 2 * max_turns messages.",
-    "When the history is shorter than that, keep all of it: never more than len(exchanges).",
-    "keep = min(2 * max_turns, len(exchanges))",
+    "Each exchange is two messages, a question and its answer.",
+    "max_turns exchanges are 2 * max_turns messages, but never more than the history has: len(exchanges).",
+    code(
+        'def keep_recent(messages, max_turns):',
+        '    system = [m for m in messages if m["role"] == "system"]',
+        '    exchanges = [m for m in messages if m["role"] != "system"]    # question, answer, question, answer, ...',
+        '    keep = min(2 * max_turns, len(exchanges))                     # how many messages of `exchanges` to keep',
+        '    return system + exchanges[len(exchanges) - keep:]',
+    ),
 ])
 def _(keep_recent: Callable[[list, int], list]):
     require(callable(keep_recent), "keep_recent should be the function defined in the exercise cell.")
@@ -151,10 +163,27 @@ def _(keep_recent: Callable[[list, int], list]):
 
 
 @exercise("09.3", hints=[
-    "A keyword is done when it is already a key of results: `if keyword in results:`.",
-    "Which errors would every later keyword meet too? A used-up balance and a wrong key: waiting or moving on "
-    "can't fix either.",
-    "if keyword in results:   …   except (QuotaExceeded, AuthenticationFailed):",
+    "results holds what an earlier run labelled. Of the client's exception classes, only two mean that no "
+    "later keyword can succeed.",
+    "`if keyword in results:` skips the done ones. A used-up balance (QuotaExceeded) and a wrong key "
+    "(AuthenticationFailed) stop the run: except (QuotaExceeded, AuthenticationFailed):",
+    code(
+        'def label_keywords(keywords, client, results):',
+        '    """Label each keyword not yet in results (keyword -> label); return the keywords that failed."""',
+        '    failed = []',
+        '    for keyword in keywords:',
+        '        if keyword in results:                    # labelled in an earlier run? skip it: no request, no cost',
+        '            continue',
+        '        try:',
+        '            reply = client.chat([{"role": "user", "content": LABEL_PROMPT + keyword}])',
+        '        except (QuotaExceeded, AuthenticationFailed):   # errors every later keyword would meet too: stop the run',
+        '            raise',
+        '        except KimiError:                         # only this keyword failed: note it and go on',
+        '            failed.append(keyword)',
+        '            continue',
+        '        results[keyword] = reply.text.strip()',
+        '    return failed',
+    ),
 ])
 def _(label_keywords: Callable[..., list]):
     require(callable(label_keywords), "label_keywords should be the function defined in the exercise cell.")
