@@ -399,14 +399,12 @@ def miss_error(method: str, path: str, nearest: Nearest | None) -> KimiError:
             shown += f"; and {len(diffs) - MISS_SHOWN} more"
         name = f"'{nearest.recording.name}'"
         if nearest.ties:
-            name += " (as near: " + ", ".join(f"'{t}'" for t in nearest.ties[:3]) + (", …" if len(nearest.ties) > 3
-                                                                                     else "") + ")"
+            more = ", …" if len(nearest.ties) > 3 else ""
+            name += " (as near: " + ", ".join(f"'{t}'" for t in nearest.ties[:3]) + more + ")"
         fields = f"{len(diffs)} field" + ("s" if len(diffs) != 1 else "")
-        if nearest.unmatched_count is not None:
-            detail = (f"no recording has {nearest.unmatched_count} messages; the nearest is {name}, which differs in "
-                      f"{fields}: {shown}.")
-        else:
-            detail = f"the nearest recording is {name}, which differs in {fields}: {shown}."
+        if nearest.sent_messages != nearest.recorded_messages and nearest.recorded_messages is not None:
+            name += f", with {nearest.recorded_messages} messages ({nearest.sent_messages or 'none'} sent here)"
+        detail = f"the nearest recording is {name}, which differs in {fields}: {shown}."
         advice = LEARNER_ADVICE
     return KimiError(404, "recording_not_found_error",
                      redact_text(f"[local replay server] No recording matches this request: {detail} {advice} "

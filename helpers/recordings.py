@@ -98,7 +98,7 @@ class Difference:
             >>> Difference("messages[0].content", "changed", "你能做什么？!", "你能做什么？").text()
             'messages[0].content: "你能做什么？⟨!⟩" here, "你能做什么？⟨⟩" recorded'
         """
-        where = _cut(self.where, 80)
+        where = _cut(redact_text(self.where[:200]), 80)
         if self.kind == "extra":
             shown = f"{where}: sent here, not in the recording" + (f", {self.note}" if self.note else "")
             return shown + (f" ({_short(self.here, 60)})" if isinstance(self.here, (dict, list)) else "")
@@ -229,6 +229,7 @@ def _side_by_side(here: str, recorded: str, context: int = 12, middle: int = 30)
         >>> _side_by_side("我叫什么名字?", "我叫什么名字？")
         ('"我叫什么名字⟨?⟩"', '"我叫什么名字⟨？⟩"')
     """
+    here, recorded = redact_text(here), redact_text(recorded)  # before cutting: a cut key escapes the redaction
     start = _common_prefix(here, recorded)
     end = _common_suffix(here[start:], recorded[start:])
 
@@ -277,11 +278,8 @@ def _short(value: Any, limit: int = 40) -> str:
         >>> _short("x" * 100, 10)
         '"xxxxxxxx…'
     """
-    if isinstance(value, str) and len(value) > limit:
-        value = value[:limit]
-    elif isinstance(value, (dict, list)) and _size(value, 10 * limit) >= 10 * limit:
-        value = _trimmed(value, limit)
-    text = json.dumps(value, ensure_ascii=False)
+    # trimmed with a margin, then redacted, then cut: a key that starts within the shown part is whole when redacted
+    text = json.dumps(redact_value(_trimmed(value, limit + 64)), ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -290,7 +288,7 @@ def _trimmed(value: Any, limit: int) -> Any:
     if isinstance(value, str):
         return value[:limit]
     if isinstance(value, dict):
-        return {_cut(str(k), limit): _trimmed(v, limit) for k, v in list(value.items())[:8]}
+        return {str(k)[:limit]: _trimmed(v, limit) for k, v in list(value.items())[:8]}
     if isinstance(value, list):
         return [_trimmed(v, limit) for v in value[:8]]
     return value
@@ -376,13 +374,15 @@ def write_recording(folder: Path, recording: Recording, overwrite: bool = False)
 class Nearest:
     """The recording nearest a request that missed: how they differ, and the recordings exactly as near.
 
-    `unmatched_count` is the number of messages sent when no recording of this endpoint has that many.
+    `sent_messages` and `recorded_messages` are the numbers of messages in the request and in the recording (None for a
+    body without a list of messages).
     """
 
     recording: Recording
     differences: list[Difference]
     ties: list[str] = field(default_factory=list)
-    unmatched_count: int | None = None
+    sent_messages: int | None = None
+    recorded_messages: int | None = None
 
 
 def _message_count(body: Any) -> int | None:
@@ -446,9 +446,13 @@ class RecordingIndex:
     def nearest(self, method: str, path: str, body: Any) -> Nearest | None:
         """The recording most like this request, and how they differ (for the replay-miss message).
 
-        Only recordings of the same method and path count. The nearest has the same number of messages if any does,
-        then the fewest changed fields, then the fewest changed characters; recordings as near as it are named too.
-        The thinking an assistant message carries back (`reasoning_content`) is left out, as the match key does.
+        Only recordings of the same method and path count. The nearest has the fewest changed fields (a message added
+        or left out is one), then, of those, the same number of messages if one has it, then the fewest changed
+        characters; recordings exactly as near are named too. The thinking an assistant message carries back
+        (`reasoning_content`) is left out, as the match key does.
+
+        Fields come first, not the number of messages: a history that lost one message ([system, user, user]) is
+        nearest the recording with that message, not another conversation that happens to have three.
         """
         wanted = _without_sent_back_thinking(body)
         count = _message_count(wanted)
@@ -460,14 +464,13 @@ class RecordingIndex:
                 continue
             recorded = _without_sent_back_thinking(rec.request.get("body"))
             diffs = compare(wanted, recorded)
-            scored.append(((int(_message_count(recorded) != count), len(diffs), sum(d.chars for d in diffs)),
+            scored.append(((len(diffs), int(_message_count(recorded) != count), sum(d.chars for d in diffs)),
                            rec, diffs))
         if not scored:
             return None
-        best = min(scored, key=lambda item: item[0])
-        ties = [rec.name for score, rec, _ in scored if score == best[0] and rec is not best[1]]
-        same_count = any(score[0] == 0 for score, _, _ in scored)
-        return Nearest(best[1], best[2], ties, count if count is not None and not same_count else None)
+        score, best, diffs = min(scored, key=lambda item: item[0])
+        ties = [rec.name for other, rec, _ in scored if other == score and rec is not best]
+        return Nearest(best, diffs, ties, count, _message_count(_without_sent_back_thinking(best.request.get("body"))))
 
     def models(self) -> list[str]:
         """Model ids the replayed /v1/models answer lists."""
