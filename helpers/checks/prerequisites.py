@@ -33,18 +33,28 @@ _EXERCISE = re.compile(r"^\s*# Exercise (\d\d\.\d+)")
 _CHECK = re.compile(r'^\s*check\(\s*"(\d\d\.\d+)"', re.M)
 
 
+@functools.lru_cache(maxsize=1024)
 def _python(source: str) -> str:
-    """The cell as plain Python: IPython's `!cmd` and `%magic` lines become calls, their {names} kept as uses."""
-    lines = []
-    for line in source.split("\n"):
-        stripped = line.lstrip()
-        if stripped.startswith(("!", "%")):
-            used = re.findall(r"\{([A-Za-z_]\w*)|\$([A-Za-z_]\w*)", stripped)
-            indent = line[:len(line) - len(stripped)]
-            lines.append(indent + "(" + ", ".join(a or b for a, b in used) + ",)" if used else indent + "pass")
-        else:
-            lines.append(line)
-    return "\n".join(lines)
+    """The cell as plain Python: IPython's `!cmd`, `x = !cmd` and `%magic` lines become the calls IPython makes, and
+    the `{name}`s a shell command interpolates are kept as uses."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        code = TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 — no IPython (or it gave up): the cell as it is
+        return source
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    used: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in (
+                "system", "getoutput", "run_line_magic", "run_cell_magic"):
+            for arg in node.args:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    used += re.findall(r"\{([A-Za-z_]\w*)\}", arg.value)
+    return code + (f"\n({', '.join(dict.fromkeys(used))},)\n" if used else "")
 
 
 def _parse(source: str) -> ast.Module | None:
@@ -241,9 +251,21 @@ def find_cell(source: str, lesson: str | None = None,
             continue
         cells = lesson_cells(path)
         for c in cells:
-            if c.first_line == first:
+            if c.first_line == first or (ex and (_EXERCISE.match(c.first_line) or _CHECK.search(c.first_line))
+                                         and _same_kind(c.first_line, first, ex.group(1))):
                 return cells, c
     return None
+
+
+def _same_kind(line: str, first: str, ex: str) -> bool:
+    """Both the exercise cell of `ex`, or both its check cell (the learner has filled in the rest)."""
+    def kind(text: str) -> str | None:
+        found = _EXERCISE.match(text)
+        if found:
+            return "exercise " + found.group(1)
+        found = _CHECK.search(text)
+        return "check " + found.group(1) if found else None
+    return kind(line) is not None and kind(line) == kind(first) and ex in (kind(line) or "")
 
 
 def missing_names(cell_source: str, error_name: str | None, namespace: dict[str, object]) -> list[str]:
