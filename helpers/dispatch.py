@@ -29,7 +29,8 @@ from typing import Any, Callable
 
 from . import faults as fault_mod
 from .limits import RateLimiter, parse_limits_spec
-from .recordings import Recording, RecordingIndex, canonical_json
+from .recordings import Nearest, Recording, RecordingIndex, canonical_json
+from .redact import redact_text
 from .wire import KimiError, check_chat_request, check_messages, invalid_request, kimi_headers, parse_bearer, \
     parse_json_body
 
@@ -358,10 +359,10 @@ def find_recording(request: Incoming, state: ServerState) -> Recording:
     recording = state.index.find(method, path, body, request.query)
     if recording is not None:
         return recording
-    nearest, diffs = state.index.nearest(method, path, body)
+    nearest = state.index.nearest(method, path, body)
     if not chat and nearest is None and not _documented(path):
         raise _GatewayNotFound()
-    raise miss_error(method, path, nearest, diffs)
+    raise miss_error(method, path, nearest)
 
 
 def _documented(path: str) -> bool:
@@ -372,15 +373,42 @@ class _GatewayNotFound(Exception):
     """Internal: answer with the gateway's 404, as the real service does for a path it doesn't have."""
 
 
-def miss_error(method: str, path: str, nearest: Recording | None, diffs: list[str]) -> KimiError:
-    hint = "Record it with a key (make record), or send one of the recorded requests."
+MISS_SHOWN = 3  # differences a miss message spells out; the rest are counted
+LEARNER_ADVICE = ("To get an answer, undo that change, or switch to live mode to try your own text (your "
+                  "MOONSHOT_API_KEY in .env, then restart the kernel: lesson 00).")
+MAINTAINER_ADVICE = "Course maintainers: `make record`, with a key, records the course's requests anew."
+
+
+def miss_error(method: str, path: str, nearest: Nearest | None) -> KimiError:
+    """The 404 `recording_not_found_error` for a request nothing recorded matches: which recording is nearest and
+    what differs (the text here and the recorded text side by side), what a learner can do, then what a maintainer
+    can. A few hundred characters whatever the request's size, and never a key.
+
+    Example:
+        >>> print(miss_error("GET", "/v1/files", None).message)  # doctest: +ELLIPSIS
+        [local replay server] No recording matches this request: there is no recording for GET /v1/files at all. ...
+    """
     if nearest is None:
-        detail = f"there is no recording for {method} {path} at all."
+        detail = f"there is no recording for {method} {path[:80]} at all."
+        advice = ("To get an answer, send the request the lesson sends, or switch to live mode (your MOONSHOT_API_KEY "
+                  "in .env, then restart the kernel: lesson 00).")
     else:
-        shown = "; ".join(diffs[:4]) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
-        detail = f"the nearest recording is '{nearest.name}', which differs in: {shown}."
+        diffs = nearest.differences
+        shown = "; ".join(d.text() for d in diffs[:MISS_SHOWN])
+        if len(diffs) > MISS_SHOWN:
+            shown += f"; and {len(diffs) - MISS_SHOWN} more"
+        name = f"'{nearest.recording.name}'"
+        if nearest.ties:
+            more = ", …" if len(nearest.ties) > 3 else ""
+            name += " (as near: " + ", ".join(f"'{t}'" for t in nearest.ties[:3]) + more + ")"
+        fields = f"{len(diffs)} field" + ("s" if len(diffs) != 1 else "")
+        if nearest.sent_messages != nearest.recorded_messages and nearest.recorded_messages is not None:
+            name += f", with {nearest.recorded_messages} messages ({nearest.sent_messages or 'none'} sent here)"
+        detail = f"the nearest recording is {name}, which differs in {fields}: {shown}."
+        advice = LEARNER_ADVICE
     return KimiError(404, "recording_not_found_error",
-                     f"[local replay server] No recording matches this request: {detail} {hint}")
+                     redact_text(f"[local replay server] No recording matches this request: {detail} {advice} "
+                                 f"{MAINTAINER_ADVICE}"))
 
 
 def replay(request: Incoming, state: ServerState, timing: float, label: dict[str, str]) -> Reply:

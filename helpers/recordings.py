@@ -76,35 +76,199 @@ def request_key(method: str, path: str, body: Any, query: str = "") -> str:
     return f"{method.upper()} {target} {body_text}".rstrip()
 
 
-def describe_differences(wanted: Any, recorded: Any, prefix: str = "") -> list[str]:
+@dataclass(frozen=True)
+class Difference:
+    """One field where a request differs from a recording.
+
+    kind: "changed" (both have it, with other values), "extra" (sent here, not in the recording) or "missing" (in the
+    recording, not sent here). `chars` is how many characters changed, for choosing the nearest recording.
+    """
+
+    where: str
+    kind: str
+    here: Any = None
+    recorded: Any = None
+    chars: int = 0
+    note: str = ""
+
+    def text(self) -> str:
+        """The difference in one bounded line, the text here and the recorded text side by side.
+
+        Example:
+            >>> Difference("messages[0].content", "changed", "你能做什么？!", "你能做什么？").text()
+            'messages[0].content: "你能做什么？⟨!⟩" here, "你能做什么？⟨⟩" recorded'
+        """
+        where = _cut(redact_text(self.where[:200]), 80)
+        if self.kind == "extra":
+            shown = f"{where}: sent here, not in the recording" + (f", {self.note}" if self.note else "")
+            return shown + (f" ({_short(self.here, 60)})" if isinstance(self.here, (dict, list)) else "")
+        elif self.kind == "missing":
+            shown = f"{where}: in the recording, not sent here"
+            shown += f" ({_short(self.recorded, 60)})" if isinstance(self.recorded, (dict, list)) else ""
+        elif isinstance(self.here, str) and isinstance(self.recorded, str):
+            here, recorded = _side_by_side(self.here, self.recorded)
+            shown = f"{where}: {here} here, {recorded} recorded"
+        else:
+            shown = f"{where}: {_short(self.here)} here, {_short(self.recorded)} recorded"
+        return shown
+
+
+def compare(wanted: Any, recorded: Any, prefix: str = "") -> list[Difference]:
+    """The fields where two request bodies differ, as JSON sees them: numbers by value (1 and 1.0 are one number,
+    true is not 1), lists item by item, an item added or left out named as such rather than every later one changed.
+
+    Example:
+        >>> [d.text() for d in compare({"n": 1.0, "m": ["a", "b"]}, {"n": 1, "m": ["a", "b", "b"]})]
+        ['m[2]: in the recording, not sent here']
+    """
+    if isinstance(wanted, dict) and isinstance(recorded, dict):
+        out: list[Difference] = []
+        for name in sorted(set(wanted) | set(recorded), key=str):
+            where = f"{prefix}{name}"
+            if name not in recorded:
+                out.append(Difference(where, "extra", here=wanted[name], chars=_size(wanted[name])))
+            elif name not in wanted:
+                out.append(Difference(where, "missing", recorded=recorded[name], chars=_size(recorded[name])))
+            else:
+                out.extend(compare(wanted[name], recorded[name], where + "."))
+        return out
+    where = prefix.rstrip(".") or "body"
+    if isinstance(wanted, list) and isinstance(recorded, list):
+        return _compare_lists(wanted, recorded, where)
+    if json_equal(wanted, recorded):
+        return []
+    here_text = wanted if isinstance(wanted, str) else canonical_json(wanted)
+    recorded_text = recorded if isinstance(recorded, str) else canonical_json(recorded)
+    start = _common_prefix(here_text, recorded_text)
+    end = _common_suffix(here_text[start:], recorded_text[start:])
+    chars = max(len(here_text), len(recorded_text)) - start - end
+    return [Difference(where, "changed", wanted, recorded, max(chars, 1))]
+
+
+def _compare_lists(wanted: list[Any], recorded: list[Any], where: str) -> list[Difference]:
+    """Lists: the same items at the start and at the end match; the rest in between are compared in place, and any
+    left over were added here (or are missing here). An added item equal to its neighbour is said to be a copy."""
+    if len(wanted) == len(recorded):
+        return [d for i, (a, b) in enumerate(zip(wanted, recorded)) for d in compare(a, b, f"{where}[{i}].")]
+    start = 0
+    while start < min(len(wanted), len(recorded)) and json_equal(wanted[start], recorded[start]):
+        start += 1
+    end = 0
+    while end < min(len(wanted), len(recorded)) - start and json_equal(wanted[-1 - end], recorded[-1 - end]):
+        end += 1
+    here, there = wanted[start:len(wanted) - end], recorded[start:len(recorded) - end]
+    out: list[Difference] = []
+    for i, (a, b) in enumerate(zip(here, there)):
+        out.extend(compare(a, b, f"{where}[{start + i}]."))
+    for i in range(len(there), len(here)):
+        at = start + i
+        copy_of = next((j for j in (at - 1, at + 1) if 0 <= j < len(wanted) and j != at
+                        and json_equal(wanted[j], wanted[at])), None)
+        note = f"a second copy of {where}[{copy_of}]" if copy_of is not None else ""
+        out.append(Difference(f"{where}[{at}]", "extra", here=wanted[at], chars=_size(wanted[at]), note=note))
+    for i in range(len(here), len(there)):
+        out.append(Difference(f"{where}[{start + i}]", "missing", recorded=there[i], chars=_size(there[i])))
+    return out
+
+
+def describe_differences(wanted: Any, recorded: Any) -> list[str]:
     """Name the fields where two request bodies differ, e.g. ['temperature: 0.5 here, 0.3 recorded'].
 
     Example:
         >>> describe_differences({"t": 0.5, "m": "x"}, {"t": 0.3, "m": "x"})
         ['t: 0.5 here, 0.3 recorded']
     """
-    if isinstance(wanted, dict) and isinstance(recorded, dict):
-        out: list[str] = []
-        for name in sorted(set(wanted) | set(recorded)):
-            where = f"{prefix}{name}"
-            if name not in recorded:
-                out.append(f"{where}: sent here, not in the recording")
-            elif name not in wanted:
-                out.append(f"{where}: in the recording, not sent here")
-            else:
-                out.extend(describe_differences(wanted[name], recorded[name], where + "."))
-        return out
-    if isinstance(wanted, list) and isinstance(recorded, list) and len(wanted) == len(recorded):
-        out = []
-        for i, (a, b) in enumerate(zip(wanted, recorded)):
-            out.extend(describe_differences(a, b, f"{prefix.rstrip('.')}[{i}]."))
-        return out
-    if wanted == recorded:
-        return []
-    where = prefix.rstrip(".") or "body"
-    if isinstance(wanted, list) and isinstance(recorded, list):
-        return [f"{where}: {len(wanted)} items here, {len(recorded)} recorded"]
-    return [f"{where}: {_short(wanted)} here, {_short(recorded)} recorded"]
+    return [d.text() for d in compare(wanted, recorded)]
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Equal as JSON values: numbers by value (1 == 1.0), but a boolean is not a number (true != 1).
+
+    Example:
+        >>> json_equal({"n": [1.0, True]}, {"n": [1, True]}), json_equal(True, 1), json_equal(0, False)
+        (True, False, False)
+    """
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """How many characters two texts share at the start (a binary search: prompts can be MiBs)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        mid = (low + high + 1) // 2
+        if a[:mid] == b[:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _common_suffix(a: str, b: str) -> int:
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        mid = (low + high + 1) // 2
+        if a[len(a) - mid:] == b[len(b) - mid:]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _side_by_side(here: str, recorded: str, context: int = 12, middle: int = 30) -> tuple[str, str]:
+    """The two texts around what changed, the changed part in ⟨ ⟩, each cut to a few dozen characters.
+
+    Example:
+        >>> _side_by_side("我叫什么名字?", "我叫什么名字？")
+        ('"我叫什么名字⟨?⟩"', '"我叫什么名字⟨？⟩"')
+    """
+    here, recorded = redact_text(here), redact_text(recorded)  # before cutting: a cut key escapes the redaction
+    start = _common_prefix(here, recorded)
+    end = _common_suffix(here[start:], recorded[start:])
+
+    def show(text: str) -> str:
+        before = text[max(0, start - context):start]
+        changed = text[start:len(text) - end]
+        after = text[len(text) - end:][:context]
+        if len(changed) > middle:
+            changed = changed[:middle - 1] + "…"
+        mark = ("⟨", "⟩") if start or end else ("", "")  # nothing shared: the whole text changed, no marks
+        inner = json.dumps(before, ensure_ascii=False)[1:-1] + mark[0] + json.dumps(changed, ensure_ascii=False)[1:-1] \
+            + mark[1] + json.dumps(after, ensure_ascii=False)[1:-1]
+        return '"' + ("…" if start > context else "") + inner + ("…" if end > context else "") + '"'
+    return show(here), show(recorded)
+
+
+def _size(value: Any, limit: int = 100_000) -> int:
+    """About how many characters a JSON value has, counted up to `limit` (an added item counts as that many changed)."""
+    if isinstance(value, str):
+        return min(len(value) + 2, limit)
+    if isinstance(value, dict):
+        total = 2
+        for k, v in value.items():
+            total += len(str(k)) + 4 + _size(v, limit - total)
+            if total >= limit:
+                return limit
+        return total
+    if isinstance(value, list):
+        total = 2
+        for v in value:
+            total += 1 + _size(v, limit - total)
+            if total >= limit:
+                return limit
+        return total
+    return len(str(value))
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _short(value: Any, limit: int = 40) -> str:
@@ -114,10 +278,20 @@ def _short(value: Any, limit: int = 40) -> str:
         >>> _short("x" * 100, 10)
         '"xxxxxxxx…'
     """
-    if isinstance(value, str) and len(value) > limit:
-        value = value[:limit]
-    text = json.dumps(value, ensure_ascii=False)
+    # trimmed with a margin, then redacted, then cut: a key that starts within the shown part is whole when redacted
+    text = json.dumps(redact_value(_trimmed(value, limit + 64)), ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _trimmed(value: Any, limit: int) -> Any:
+    """A JSON value with every long text cut and at most a few items, small enough to encode whatever its size."""
+    if isinstance(value, str):
+        return value[:limit]
+    if isinstance(value, dict):
+        return {str(k)[:limit]: _trimmed(v, limit) for k, v in list(value.items())[:8]}
+    if isinstance(value, list):
+        return [_trimmed(v, limit) for v in value[:8]]
+    return value
 
 
 @dataclass
@@ -197,6 +371,27 @@ def write_recording(folder: Path, recording: Recording, overwrite: bool = False)
 
 
 @dataclass
+class Nearest:
+    """The recording nearest a request that missed: how they differ, and the recordings exactly as near.
+
+    `sent_messages` and `recorded_messages` are the numbers of messages in the request and in the recording (None for a
+    body without a list of messages).
+    """
+
+    recording: Recording
+    differences: list[Difference]
+    ties: list[str] = field(default_factory=list)
+    sent_messages: int | None = None
+    recorded_messages: int | None = None
+
+
+def _message_count(body: Any) -> int | None:
+    if isinstance(body, dict) and isinstance(body.get("messages"), list):
+        return len(body["messages"])
+    return None
+
+
+@dataclass
 class RecordingIndex:
     """All recordings in a folder, looked up by request key.
 
@@ -248,16 +443,34 @@ class RecordingIndex:
         with self.lock:
             self.served.clear()
 
-    def nearest(self, method: str, path: str, body: Any) -> tuple[Recording | None, list[str]]:
-        """The recording most like this request, and how they differ (for the replay-miss message)."""
-        best: tuple[int, Recording | None, list[str]] = (10**9, None, [])
-        for rec in self.all():
+    def nearest(self, method: str, path: str, body: Any) -> Nearest | None:
+        """The recording most like this request, and how they differ (for the replay-miss message).
+
+        Only recordings of the same method and path count. The nearest has the fewest changed fields (a message added
+        or left out is one), then, of those, the same number of messages if one has it, then the fewest changed
+        characters; recordings exactly as near are named too. The thinking an assistant message carries back
+        (`reasoning_content`) is left out, as the match key does.
+
+        Fields come first, not the number of messages: a history that lost one message ([system, user, user]) is
+        nearest the recording with that message, not another conversation that happens to have three.
+        """
+        wanted = _without_sent_back_thinking(body)
+        count = _message_count(wanted)
+        scored: list[tuple[tuple[int, int, int], Recording, list[Difference]]] = []
+        with self.lock:
+            groups = [group[0] for group in self.by_key.values() if group]
+        for rec in sorted(groups, key=lambda r: r.name):
             if rec.request["method"].upper() != method.upper() or rec.request["path"] != path:
                 continue
-            diffs = describe_differences(body, rec.request.get("body"))
-            if len(diffs) < best[0]:
-                best = (len(diffs), rec, diffs)
-        return best[1], best[2]
+            recorded = _without_sent_back_thinking(rec.request.get("body"))
+            diffs = compare(wanted, recorded)
+            scored.append(((len(diffs), int(_message_count(recorded) != count), sum(d.chars for d in diffs)),
+                           rec, diffs))
+        if not scored:
+            return None
+        score, best, diffs = min(scored, key=lambda item: item[0])
+        ties = [rec.name for other, rec, _ in scored if other == score and rec is not best]
+        return Nearest(best, diffs, ties, count, _message_count(_without_sent_back_thinking(best.request.get("body"))))
 
     def models(self) -> list[str]:
         """Model ids the replayed /v1/models answer lists."""

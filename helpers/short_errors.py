@@ -113,6 +113,15 @@ def _handler(shell: Any, etype: type[BaseException], value: BaseException, tb: T
     return stb
 
 
+def _name_error_advice(shell: Any, error: NameError) -> str | None:
+    """Which earlier cells define what the cell that just failed lacks (after a kernel restart), in one line."""
+    from .checks.prerequisites import name_error_advice
+
+    history = shell.user_ns.get("_ih") or [""]
+    source = history[-1] if isinstance(history[-1], str) else ""
+    return name_error_advice(source, error, shell.user_ns) if source.strip() else None
+
+
 def install() -> bool:
     """In a notebook, show HTTP-library errors short from now on (once per kernel); False outside a notebook.
 
@@ -133,7 +142,12 @@ def install() -> bool:
             if value is not None and is_library_error(value) and not kwargs.get("exception_only"):
                 _handler(shell, type(value), value, tb)
                 return None
-            return plain(exc_tuple, *args, **kwargs)
+            shown = plain(exc_tuple, *args, **kwargs)
+            if isinstance(value, NameError):
+                advice = _name_error_advice(shell, value)
+                if advice:
+                    print(f"💡 {advice}")
+            return shown
 
         shell.showtraceback = showtraceback
     return True

@@ -92,9 +92,9 @@ def test_02_3_a_changed_question_in_replay(nb02):
 def test_02_3_append_returns_none_and_corrupts_messages(nb02):
     not_yet(nb02.try_answer("02.3", 'summary_question = "用一句话总结我们刚才的对话。"\n'
                                     'messages_3 = messages.append({"role": "assistant", "content": reply_2})'),
-            "messages_3 is None", "returns None", "now holds 5 messages", "Re-run the §10 cells")
+            "messages_3 is None", "returns None", "now holds 5 messages", "Re-run §10's cell `LAB_SYSTEM_PROMPT = (`, then §10's cell `messages.append(")
     # fixed, but messages still holds the stray message: the feedback says which cells to re-run; then it passes
-    not_yet(nb02.try_answer("02.3"), "now holds 5 messages", "Re-run the §10 cells")
+    not_yet(nb02.try_answer("02.3"), "now holds 5 messages", "Re-run §10's cell `LAB_SYSTEM_PROMPT = (`, then §10's cell `messages.append(")
     for cell in nb02.nb.cells:
         if cell.cell_type == "code" and cell.source.startswith(("LAB_SYSTEM_PROMPT = (", "messages.append(")):
             nb02.run(cell.source)
@@ -107,7 +107,7 @@ def test_02_3_appending_in_place_once_passes_twice_is_named(nb02):
               'messages.append({"role": "user", "content": summary_question})\n'
               'messages_3 = messages')
     passes(nb02.try_answer("02.3", append))
-    not_yet(nb02.try_answer("02.3", append), "8 messages", "run an append cell twice", "Re-run the §10 cells")
+    not_yet(nb02.try_answer("02.3", append), "8 messages", "run an append cell twice", "Re-run §10's cell `LAB_SYSTEM_PROMPT = (`, then §10's cell `messages.append(")
 
 
 # ---- 01 -------------------------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def test_describe_differences_names_each_field():
                      "stream: sent here, not in the recording",
                      "temperature: 0.5 here, 0.3 recorded"]
     assert describe_differences({"model": "x"}, {"model": "x", "n": 1}) == ["n: in the recording, not sent here"]
-    assert describe_differences([1], [1, 2]) == ["body: 1 items here, 2 recorded"]
+    assert describe_differences([1], [1, 2]) == ["body[1]: in the recording, not sent here"]
     assert describe_differences(BODY, json.loads(json.dumps(BODY))) == []
 
 
@@ -128,9 +128,10 @@ def test_index_serves_same_key_recordings_in_name_order_then_repeats_the_last(tm
 def test_index_nearest_picks_the_fewest_differences(tmp_path):
     write_recording(tmp_path, chat("t-near", BODY, "x"))
     write_recording(tmp_path, chat("t-far", {**BODY, "temperature": 0.9, "max_tokens": 10}, "y"))
-    nearest, diffs = RecordingIndex.load(tmp_path).nearest("POST", "/v1/chat/completions", {**BODY, "temperature": 0.5})
-    assert nearest.name == "t-near" and diffs == ["temperature: 0.5 here, 0.3 recorded"]
-    assert RecordingIndex.load(tmp_path).nearest("POST", "/v1/files", {}) == (None, [])
+    nearest = RecordingIndex.load(tmp_path).nearest("POST", "/v1/chat/completions", {**BODY, "temperature": 0.5})
+    assert nearest.recording.name == "t-near" and nearest.ties == []
+    assert [d.text() for d in nearest.differences] == ["temperature: 0.5 here, 0.3 recorded"]
+    assert RecordingIndex.load(tmp_path).nearest("POST", "/v1/files", {}) is None
 
 
 def test_index_models_come_from_the_models_recording(tmp_path):

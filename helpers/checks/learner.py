@@ -68,9 +68,13 @@ def stale_answer(exercise_id: str) -> str | None:
         return (f"the exercise cell has a syntax error ({error.msg}, line {error.lineno}), so it never ran. "
                 "Fix that line and run the exercise cell again, then this check.")
     if isinstance(error, NameError):
-        return (f"the exercise cell stopped with {what} the last time you ran it. After a kernel restart, the "
-                "cells above it have to run first: click the exercise cell, run Run → Run All Above Selected Cell, "
-                "then the exercise cell, then this check.")
+        from .prerequisites import name_error_advice
+
+        advice = name_error_advice(exercise_cell(exercise_id) or f"# Exercise {exercise_id}", error, namespace())
+        return (f"the exercise cell stopped with {what} the last time you ran it. " + (
+            advice.replace("then this cell.", "then the exercise cell, then this check.") if advice else
+            "After a kernel restart, the cells above it have to run first: click the exercise cell, run Run → Run "
+            "All Above Selected Cell, then the exercise cell, then this check."))
     return (f"the exercise cell stopped with {what} the last time you ran it, so what this check would look at is "
             "left over from an earlier run, or half made. Fix what the error points to, run the cell again, then "
             "this check.")

@@ -241,6 +241,37 @@ def _(kimi_chat_with_system):
 EXPECTED_ROLES = ["system", "user", "assistant", "user", "assistant", "user"]
 
 
+def _history_problem(messages: list[Any]) -> str | None:
+    """What is wrong with §10's `messages` (four messages: system, user, Kimi's reply, 我叫什么名字？), or None."""
+    expected = [("system", LAB_SYSTEM_PROMPT), ("user", HELLO), ("assistant", None), ("user", ASK_NAME)]
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or not isinstance(m.get("content"), str) or m.get("role") not in (
+                "system", "user", "assistant"):
+            shown = repr(m)[:60]
+            return f"messages[{i}] is not a message dict with a role and a text content ({shown})"
+        if i < 4 and (m["role"] != expected[i][0] or (expected[i][1] is not None and m["content"] != expected[i][1])):
+            return f"messages[{i}] should be the {expected[i][0]} message of §10, and is {repr(m)[:60]}"
+    if len(messages) != 4:
+        return f"it now holds {len(messages)} messages instead of 4"
+    return None
+
+
+def _section_10_cells() -> str:
+    """The §10 cells that build `messages`, named as the learner sees them (their first lines)."""
+    from .prerequisites import cells_before, lesson_cells, lesson_path
+
+    path = lesson_path("02")
+    try:
+        cells = lesson_cells(path) if path else ()
+        exercise = next(c for c in cells if c.first_line.startswith("# Exercise 02.3"))
+        chosen = [c for c in cells_before(cells, exercise.index, ["messages", "reply_2"]) if c.section == "10"]
+    except (StopIteration, OSError, ValueError):
+        chosen = []
+    if not chosen:
+        return "the §10 cells (the one that builds messages, then the one that appends reply_1 and asks 我叫什么名字？)"
+    return ", then ".join(c.label() for c in chosen)
+
+
 @exercise("02.3", hints=[
     "A conversation is one list of messages in order: the old ones, then Kimi's reply, then the new question.",
     "messages + [...] makes a new list from the old one. Kimi's reply is a message with the role "
@@ -258,23 +289,23 @@ def _(messages_3, reply_2):
     messages = learner.namespace().get("messages")
     now = [m.get("role") if isinstance(m, dict) else m for m in messages] if isinstance(messages, list) else None
     # appending to messages itself is fine once (then messages_3 is messages, with six messages)
-    corrupted = now is not None and now != EXPECTED_ROLES[:4] and not (messages is messages_3 and now == EXPECTED_ROLES)
-    rerun = ("messages has changed since §10: it now holds "
-             f"{len(messages) if isinstance(messages, list) else 0} messages instead of 4. Re-run the §10 cells (the "
-             "one that builds messages, then the one that appends reply_1 and asks 我叫什么名字？), then run this "
-             "exercise cell once.")
+    appended_once = messages is messages_3 and now == EXPECTED_ROLES
+    problem = None if now is None or appended_once else _history_problem(messages)
+    corrupted = problem is not None
+    rerun = (f"messages has changed since §10: {problem}. Re-run {_section_10_cells()} (they rebuild messages), then "
+             "run this exercise cell once.")
     if messages_3 is None:
         require(False, "messages_3 is None: list.append(...) changes the list in place and returns None. "
                        + (rerun + " Build messages_3 as a new list: messages + [ ... two dicts ... ]." if corrupted else
                           "Build a new list instead: messages_3 = messages + [ ... two dicts ... ]."))
     require(isinstance(messages_3, list), f"messages_3 should be a list of messages, not {type(messages_3).__name__}.")
-    require(all(isinstance(m, dict) for m in messages_3),
-            "Each message should be a dict like {\"role\": \"user\", \"content\": \"...\"}.")
-    roles = [m.get("role") for m in messages_3]
+    roles = [m.get("role") if isinstance(m, dict) else None for m in messages_3]
     if len(roles) > len(EXPECTED_ROLES) and roles[:6] == EXPECTED_ROLES:
         require(False, f"Your list has {len(roles)} messages: did you run an append cell twice? "
                        + (rerun if corrupted else "Re-run §10 (it rebuilds messages), then build messages_3 once."))
-    require(not corrupted, rerun)
+    require(not corrupted, rerun)  # before judging messages_3: it is built from messages
+    require(all(isinstance(m, dict) for m in messages_3),
+            "Each message should be a dict like {\"role\": \"user\", \"content\": \"...\"}.")
     require(roles == EXPECTED_ROLES, f"Your list's roles are {roles}; a third turn sends {EXPECTED_ROLES}: "
                                      "the four messages of §10, Kimi's reply, the new question.")
     require(all(isinstance(m.get("content"), str) and m.get("content") for m in messages_3),
