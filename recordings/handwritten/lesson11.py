@@ -98,7 +98,8 @@ def _partial(name, messages, content, note):
     return chat(name, body, content, source=_source(PARTIAL_DOCS, note))
 
 
-PARSE_FORMAT = type_to_response_format_param(Order)  # what client.chat.completions.parse(response_format=Order) sends
+# What client.chat.completions.parse(response_format=Order) sends (with "stream": false, which parse() adds).
+PARSE_FORMAT = type_to_response_format_param(Order)
 
 RECORDINGS = [
     # §1: asked for JSON in words only: prose around a fenced block, as Kimi's JSON-mode guide warns.
@@ -129,7 +130,7 @@ RECORDINGS = [
                GOOD_JSON_2, "用户指出 unit_price 必须是数字。把 \"1,280元\" 改成 1280，其他字段不变，只输出 JSON。",
                "The retry sends the first answer back with the validation error; the model corrects the field."),
     # §5: the SDK's parse() with the Order model: a strict JSON Schema on the wire.
-    _json_mode("l11-parse", {"model": MODEL, "messages": MESSAGES, "response_format": PARSE_FORMAT}, ORDER_JSON, THINK,
+    _json_mode("l11-parse", {"model": MODEL, "messages": MESSAGES, "response_format": PARSE_FORMAT, "stream": False}, ORDER_JSON, THINK,
                "No raw exchange with a JSON Schema was found: third parties report kimi-k2.6 honours one (vercel/ai "
                "PR #16436, BerriAI/litellm PR #29683); the answer is written like the JSON-mode one.",
                basis="https://platform.kimi.ai/docs/api/chat (response_format json_schema)"),
@@ -140,7 +141,7 @@ RECORDINGS = [
                                 "show; finish_reason is \"length\" and the JSON stops mid-key.",
                finish_reason="length", completion_tokens=CUT_AT),
     _json_mode("l11-parse-cut", {"model": MODEL, "messages": MESSAGES, "response_format": PARSE_FORMAT,
-                                 "max_completion_tokens": CUT_AT},
+                                 "max_completion_tokens": CUT_AT, "stream": False},
                CUT_JSON, THINK, "The same cut through parse(): the SDK raises LengthFinishReasonError on it.",
                basis="https://platform.kimi.ai/docs/api/chat (response_format json_schema)",
                finish_reason="length", completion_tokens=CUT_AT),
