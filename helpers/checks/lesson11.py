@@ -154,8 +154,16 @@ def _typed_advice(exc: Exception) -> str | None:
     return None
 
 
-def _blank_condition() -> bool:
-    source = learner.exercise_cell("11.2") or ""
+def _blank_condition(function: Callable[..., Any]) -> bool:
+    """Whether the `if ...:` blank is still in the exercise (the cell as last run, or else the function's source)."""
+    import inspect
+
+    source = learner.exercise_cell("11.2")
+    if source is None:
+        try:
+            source = inspect.getsource(function)
+        except (OSError, TypeError):
+            source = ""
     return any(line.strip().startswith("if ...") for line in source.splitlines())
 
 
@@ -177,7 +185,7 @@ def _(typed_order, order_class, cut_off):
 
     def whole_advice(exc: Exception) -> str | None:
         if isinstance(exc, cut_off):
-            if _blank_condition():
+            if _blank_condition(typed_order):
                 return "The condition after `if` is still ... (which counts as true): write the test for a cut answer."
             return ("typed_order raised CutOff for a whole answer (its finish_reason was \"stop\"): raise only when "
                     "choice.finish_reason is \"length\".")
