@@ -112,13 +112,10 @@ def _(ask_json):
     wire = Wire()
 
     def advice(exc: Exception) -> str | None:
-        said = _ask_json_advice(exc)
-        if said or not wire.sent:
-            return said
-        if "response_format" not in wire.last:
-            return ('The request on the wire had no response_format, so JSON mode was off: add '
-                    'response_format={"type": "json_object"}.')
-        return None
+        if wire.sent and "response_format" not in wire.last:
+            return ('The request on the wire had no response_format, so JSON mode was off (and Kimi answered in '
+                    'words, with the JSON inside): add response_format={"type": "json_object"}.')
+        return _ask_json_advice(exc)
 
     result = _call("ask_json(client, PARAGRAPH)", ask_json, wire.client, PARAGRAPH, advice=advice)
     _used(wire, "ask_json")
