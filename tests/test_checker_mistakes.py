@@ -927,3 +927,116 @@ def test_00_platform_check_with_both_rejecting_blames_the_key(monkeypatch):
 
     printed = _run_platform_check(monkeypatch, lambda url: types.SimpleNamespace(status_code=401))
     assert "Neither platform accepted the key" in printed and "network" not in printed, printed
+
+
+# ---- 11 (each checker calls the learner's function with its own client and reads what went on the wire) --------------
+@pytest.fixture(scope="module")
+def nb11():
+    return LearnerNotebook("11_json_answers")
+
+
+ASK_JSON = ("def ask_json(client, paragraph):\n"
+            "    completion = client.chat.completions.create(\n"
+            "        model=course.model,\n"
+            "        messages=[{{\"role\": \"system\", \"content\": EXTRACT_PROMPT}}, {{\"role\": \"user\", \"content\": paragraph}}],\n"
+            "        {format}\n"
+            "    )\n"
+            "    return {returned}\n")
+JSON_MODE = 'response_format={"type": "json_object"},'
+PARSED = "json.loads(completion.choices[0].message.content)"
+
+
+def test_11_1_the_solution_passes(nb11):
+    passes(nb11.try_answer("11.1"))
+
+
+@pytest.mark.parametrize("fmt, returned, part", [
+    ("", PARSED, "had no response_format, so JSON mode was off"),
+    ('response_format="json_object",', PARSED, "takes a dict"),
+    ('response_format={"type": "json"},', PARSED, "JSON mode is {\"type\": \"json_object\"}"),
+    ('response_format={"type": "json_schema"},', PARSED, "needs a schema beside it"),
+    (JSON_MODE, "completion.choices[0].message.content", "returned the JSON text"),
+    (JSON_MODE, "completion", "returned the whole completion"),
+    (JSON_MODE, "json.loads(completion)", "json.loads needs the answer's text"),
+    (JSON_MODE, "json.loads(completion.choices[0].message.reasoning_content)", "not JSON"),
+], ids=["no format", "a string", "json", "json_schema alone", "text", "completion", "loads completion", "reasoning"])
+def test_11_1_likely_mistakes(nb11, fmt, returned, part):
+    not_yet(nb11.try_answer("11.1", ASK_JSON.format(format=fmt, returned=returned)), part)
+
+
+def test_11_1_the_notebooks_own_client_instead_of_the_one_given(nb11):
+    body = ASK_JSON.format(format=JSON_MODE, returned=PARSED).replace("client.chat", "globals()['client'].chat")
+    not_yet(nb11.try_answer("11.1", body), "sent no request through the client it was given")
+
+
+TYPED = ("def typed_order(client, paragraph, **limits):\n"
+         "    completion = client.chat.completions.create(\n"
+         "        model=course.model,\n"
+         "        messages=[{{\"role\": \"system\", \"content\": EXTRACT_PROMPT}}, {{\"role\": \"user\", \"content\": paragraph}}],\n"
+         "        response_format={{\"type\": \"json_object\"}},\n"
+         "        {limits}\n"
+         "    )\n"
+         "    choice = completion.choices[0]\n"
+         "    if {condition}:\n"
+         "        raise CutOff(f\"cut off after {{completion.usage.completion_tokens}} tokens\")\n"
+         "    return {returned}\n")
+VALIDATED = "Order.model_validate_json(choice.message.content)"
+
+
+def test_11_2_the_solution_passes(nb11):
+    passes(nb11.try_answer("11.2"))
+
+
+def test_11_2_finish_reason_not_stop_passes_too(nb11):
+    passes(nb11.try_answer("11.2", TYPED.format(limits="**limits,", condition='choice.finish_reason != "stop"',
+                                                 returned=VALIDATED)))
+
+
+@pytest.mark.parametrize("limits, condition, returned, part", [
+    ("**limits,", "...", VALIDATED, "still ..."),
+    ("**limits,", 'choice.finish_reason == "stop"', VALIDATED, "raised CutOff for a whole answer"),
+    ("**limits,", 'completion.finish_reason == "length"', VALIDATED, "belongs to a choice"),
+    ("**limits,", "not choice.message.content", VALIDATED, "Look at choice.finish_reason first"),
+    ("**limits,", 'choice.finish_reason == "length"', "json.loads(choice.message.content)", "return an Order"),
+    ("", 'choice.finish_reason == "length"', VALIDATED, "pass **limits on to create()"),
+], ids=["blank", "inverted", "on the completion", "empty content only", "a dict", "limits dropped"])
+def test_11_2_likely_mistakes(nb11, limits, condition, returned, part):
+    not_yet(nb11.try_answer("11.2", TYPED.format(limits=limits, condition=condition, returned=returned)), part)
+
+
+PREFILLED = ("def prefilled_order(client, paragraph):\n"
+             "    messages = [\n"
+             "        {{\"role\": \"system\", \"content\": EXTRACT_PROMPT}},\n"
+             "        {{\"role\": \"user\", \"content\": paragraph}},\n"
+             "        {last}\n"
+             "    ]\n"
+             "    completion = client.chat.completions.create(model=course.model, messages=messages,\n"
+             "                                                {extra})\n"
+             "    return {returned}\n")
+NO_THINKING = 'extra_body={"thinking": {"type": "disabled"}}'
+WHOLE = 'json.loads("{" + completion.choices[0].message.content)'
+
+
+def test_11_3_the_solution_passes(nb11):
+    passes(nb11.try_answer("11.3"))
+
+
+@pytest.mark.parametrize("last, extra, returned, part", [
+    ('{"role": "assistant", "content": "{", "partial": True},', NO_THINKING,
+     "json.loads(completion.choices[0].message.content)", "without repeating it"),
+    ('{"role": "user", "content": "{", "partial": True},', NO_THINKING, WHOLE, "must be the start of Kimi's answer"),
+    ('{"role": "assistant", "content": "{", "partial": "true"},', NO_THINKING, WHOLE, "the boolean True"),
+    ('{"role": "assistant", "content": "{"},', NO_THINKING, WHOLE, 'without "partial": True'),
+    ('{"role": "assistant", "content": "{", "partial": True},',
+     NO_THINKING + ', response_format={"type": "json_object"}', WHOLE, "not to combine partial mode"),
+    ('{"role": "assistant", "content": "{\\"customer\\": ", "partial": True},', NO_THINKING, WHOLE,
+     "start with exactly"),
+], ids=["prefix not added back", "user role", "string true", "no partial", "with JSON mode", "longer prefix"])
+def test_11_3_likely_mistakes(nb11, last, extra, returned, part):
+    not_yet(nb11.try_answer("11.3", PREFILLED.format(last=last, extra=extra, returned=returned)), part)
+
+
+def test_11_3_the_partial_message_not_last(nb11):
+    body = PREFILLED.format(last='{"role": "assistant", "content": "{", "partial": True}, '
+                                 '{"role": "user", "content": "JSON please"},', extra=NO_THINKING, returned=WHOLE)
+    not_yet(nb11.try_answer("11.3", body), "must be the last one")

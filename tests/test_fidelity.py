@@ -299,7 +299,8 @@ def test_the_retired_models_get_the_real_404():
 
 
 def test_what_kimi_accepted_is_accepted():
-    for name in ("real_200_n_1_kimi_k3", "real_200_reasoning_effort_low_kimi_k3", NONSTREAM, CACHE_HIT):
+    for name in ("real_200_n_1_kimi_k3", "real_200_reasoning_effort_low_kimi_k3", NONSTREAM, CACHE_HIT,
+                 "real_200_response_format_json_object_kimi_k3", "real_200_partial_mode_param_ignored_kimi_k3"):
         reply = ask(capture(name)["request"]["body"])
         # not refused: answered from a recording, or a replay miss (recording_not_found_error), never a 400
         assert reply.status in (200, 404), name

@@ -136,3 +136,107 @@ def test_documented_endpoints_the_course_does_not_teach_say_not_recorded(server,
 def test_a_path_kimi_does_not_have_still_gets_the_gateways_404(server):
     r = requests.get(server.url + "/v1/no-such-thing", headers={"Authorization": f"Bearer {REPLAY_API_KEY}"}, timeout=10)
     assert r.status_code == 404 and r.json()["error"] == "url.not_found"
+
+
+# ---- lesson 11: response_format and partial mode (helpers/formats.py says where each rule comes from) ----------------
+
+def test_json_mode_needs_no_mention_of_json_in_the_prompt():
+    # real_200_response_format_json_object_kimi_k3: "Reply with exactly one word: hello." in JSON mode got a 200
+    for kind in ("text", "json_object"):
+        reply = ask({**HELLO, "response_format": {"type": kind}, "messages": [{"role": "user", "content": "no JSON"}]})
+        assert reply.status == 404 and reply.body["error"]["type"] == "recording_not_found_error", kind
+
+
+@pytest.mark.parametrize("response_format, message", [
+    ("json_object", 'Invalid request: response_format must be an object, such as {"type": "json_object"}'),
+    ({"type": "json"}, "Invalid request: unknown response_format type: json, currently only text, json_object, "
+                       "json_schema are supported"),
+    ({}, "Invalid request: unknown response_format type: , currently only text, json_object, json_schema are "
+         "supported"),
+    ({"type": "json_schema"}, "Invalid request: response_format.json_schema.schema is required when "
+                              "response_format.type is json_schema"),
+    ({"type": "json_schema", "json_schema": {"name": "o", "schema": {"$schema": "http://json-schema.org/draft-07/schema#",
+                                                                     "type": "object"}}},
+     "Invalid request: response_format.json_schema is not a valid moonshot flavored json schema, details: "
+     "<At path 'root': unsupported keywords: $schema>"),
+    ({"type": "json_schema", "json_schema": {"schema": {"type": "object", "properties": {"city": {}}}}},
+     "Invalid request: response_format.json_schema is not a valid moonshot flavored json schema, details: "
+     "<At path 'properties.city': type is not defined>"),
+])
+def test_a_response_format_kimi_cannot_use_is_a_400(response_format, message):
+    reply = ask({**HELLO, "response_format": response_format})
+    assert (reply.status, reply.body["error"]) == (400, {"message": message, "type": "invalid_request_error"})
+
+
+def test_the_sdks_schema_for_a_pydantic_model_is_moonshot_flavored():
+    from openai.lib._parsing._completions import type_to_response_format_param
+    from pydantic import BaseModel
+
+    from helpers.formats import schema_problem
+
+    class Item(BaseModel):
+        name: str
+        colors: list[str]
+
+    class Order(BaseModel):
+        customer: str
+        quantity: int
+        note: str | None
+        items: list[Item]
+
+    sent = type_to_response_format_param(Order)
+    assert schema_problem(sent["json_schema"]["schema"]) is None
+    reply = ask({**HELLO, "response_format": sent})
+    assert reply.status == 404 and reply.body["error"]["type"] == "recording_not_found_error"
+
+
+@pytest.mark.parametrize("schema, where, problem", [
+    ({"type": "object", "properties": {"x": {"type": "string", "anyOf": [{"type": "string"}]}}}, "properties.x",
+     "when using anyOf, type should be defined in anyOf items instead of the parent schema"),
+    ({"type": "object", "properties": {"x": {"$ref": "#/definitions/X"}}}, "properties.x.$ref",
+     "references must start with #/$defs/"),
+    ({"type": "object", "properties": {"x": True}}, "properties", "property schema for 'x' must be an object"),
+    ({"type": "object", "properties": {"x": {"type": "string", "enum": []}}}, "properties.x.enum",
+     "enum array cannot be empty"),
+    ({"type": "object", "$defs": {"X": {"description": "no type"}}}, "$defs.X", "type is not defined"),
+    ({"type": "array", "items": {"anyOf": [{"type": "string"}, {"description": "?"}]}}, "items.anyOf[1]",
+     "type is not defined"),
+])
+def test_moonshot_flavored_schema_rules(schema, where, problem):
+    from helpers.formats import schema_problem
+
+    assert schema_problem(schema) == (where, problem)
+
+
+@pytest.mark.parametrize("messages, message", [
+    ([{"role": "user", "content": "hi", "partial": True}],
+     "Invalid request: messages[0] is partial but its role is user: only an assistant message can be partial"),
+    ([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "{", "partial": True},
+      {"role": "user", "content": "go on"}],
+     "Invalid request: messages[1] is partial but it is not the last message: only the last message can be partial"),
+    ([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "{", "partial": "true"}],
+     "Invalid request: messages[1].partial must be true or false"),
+])
+def test_partial_mode_follows_the_documented_rule(messages, message):
+    reply = ask({**HELLO, "messages": messages})
+    assert (reply.status, reply.body["error"]["message"]) == (400, message)
+
+
+def test_partial_mode_as_documented_and_a_top_level_partial_mode_are_accepted():
+    prefilled = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "{", "partial": True}]
+    named = [{"role": "user", "content": "hi"}, {"role": "assistant", "name": "凯尔希", "content": "", "partial": True}]
+    for body in ({**HELLO, "messages": prefilled}, {**HELLO, "messages": named},
+                 {**HELLO, "partial_mode": True},  # real_200_partial_mode_param_ignored_kimi_k3: ignored
+                 {**HELLO, "messages": [*prefilled[:1], {**prefilled[1], "partial": False}]}):
+        reply = ask(body)
+        assert reply.status == 404 and reply.body["error"]["type"] == "recording_not_found_error", body
+
+
+def test_the_sdk_raises_bad_request_for_a_schema_kimi_refuses(server):
+    client = openai.OpenAI(base_url=server.base_url, api_key=REPLAY_API_KEY, max_retries=0)
+    schema = {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
+              "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False}
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(**HELLO, response_format={"type": "json_schema", "json_schema": {
+            "name": "city", "schema": schema, "strict": True}})
+    assert info.value.body["message"].endswith("<At path 'root': unsupported keywords: $schema>")
