@@ -10,7 +10,7 @@ import json
 import os
 from typing import Any, Callable
 
-from helpers.checks import exercise, is_blank, learner, require
+from helpers.checks import code, exercise, is_blank, learner, require
 
 PARAGRAPH = ("李雷昨天下午在官网下了一单：给杭州的办公室订 3 台 SmartHome Mini 智能音箱，每台 998 元。"
              "他希望 9 月 18 日之前送到，颜色要银色的，没有银色的话黑色也行。")
@@ -105,7 +105,15 @@ def _ask_json_advice(exc: Exception) -> str | None:
 @exercise("11.1", hints=[
     "JSON mode is one argument of create(): response_format, a dict with one key, \"type\".",
     "The answer's text is completion.choices[0].message.content; json.loads turns it into a dict.",
-    'response_format={"type": "json_object"},   and   return json.loads(completion.choices[0].message.content)',
+    code(
+        "def ask_json(client, paragraph):",
+        "    completion = client.chat.completions.create(",
+        "        model=course.model,",
+        "        messages=[{\"role\": \"system\", \"content\": EXTRACT_PROMPT}, {\"role\": \"user\", \"content\": paragraph}],",
+        "        response_format={\"type\": \"json_object\"},   # JSON mode",
+        "    )",
+        "    return json.loads(completion.choices[0].message.content)   # the answer's content, as a dict",
+    ),
 ])
 def _(ask_json):
     require(callable(ask_json), "ask_json should be the function defined in the exercise cell.")
@@ -168,7 +176,19 @@ def _blank_condition(function: Callable[..., Any]) -> bool:
     "The reason an answer stopped is choice.finish_reason: \"stop\" when the model finished, \"length\" at the limit.",
     "Raise when choice.finish_reason == \"length\"; otherwise validate the text with order_class, here "
     "Order.model_validate_json(...).",
-    'if choice.finish_reason == "length":   and   return Order.model_validate_json(choice.message.content)',
+    code(
+        "def typed_order(client, paragraph, **limits):",
+        "    completion = client.chat.completions.create(",
+        "        model=course.model,",
+        "        messages=[{\"role\": \"system\", \"content\": EXTRACT_PROMPT}, {\"role\": \"user\", \"content\": paragraph}],",
+        "        response_format={\"type\": \"json_object\"},",
+        "        **limits,                                  # e.g. max_completion_tokens=60",
+        "    )",
+        "    choice = completion.choices[0]",
+        "    if choice.finish_reason == \"length\":           # the answer stopped at the limit",
+        "        raise CutOff(f\"cut off after {completion.usage.completion_tokens} tokens\")",
+        "    return Order.model_validate_json(choice.message.content)   # an Order, validated",
+    ),
 ])
 def _(typed_order, order_class, cut_off):
     from pydantic import BaseModel, ValidationError
@@ -249,8 +269,17 @@ def _prefilled_advice(exc: Exception) -> str | None:
 @exercise("11.3", hints=[
     "The start of Kimi's answer is a message like the others, last in the list, with the role \"assistant\".",
     "Its content is the text the answer starts with, \"{\", and it carries \"partial\": True.",
-    '{"role": "assistant", "content": "{", "partial": True},   and   '
-    'return json.loads("{" + completion.choices[0].message.content)',
+    code(
+        "def prefilled_order(client, paragraph):",
+        "    messages = [",
+        "        {\"role\": \"system\", \"content\": EXTRACT_PROMPT},",
+        "        {\"role\": \"user\", \"content\": paragraph},",
+        "        {\"role\": \"assistant\", \"content\": \"{\", \"partial\": True},   # the start of Kimi's answer, in partial mode",
+        "    ]",
+        "    completion = client.chat.completions.create(model=course.model, messages=messages,",
+        "                                                extra_body={\"thinking\": {\"type\": \"disabled\"}})",
+        "    return json.loads(\"{\" + completion.choices[0].message.content)   # your prefix and Kimi's continuation, together",
+    ),
 ])
 def _(prefilled_order):
     require(callable(prefilled_order), "prefilled_order should be the function defined in the exercise cell.")
