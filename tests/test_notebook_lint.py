@@ -73,6 +73,10 @@ EXERCISE_FIRST_LINE = re.compile(r"^# Exercise (\d\d\.\d+) — \S")
 OTHER_EXERCISE_HEADINGS = re.compile(r"^(?:\*\*\d\d\.\d+\*\*|#+ Exercise \d\d\.\d+ (?!— ))", re.MULTILINE)
 
 
+RESTART_LINE = ("After a kernel restart, run the two cells at the top first (the setup and the imports: they bring "
+                "`check` and `hint`); each check then names any other cell its exercise needs.")
+
+
 def stuck_line(ex: str) -> str:
     return f'Stuck? Run `hint("{ex}")` (again for the next hint).'
 
@@ -119,6 +123,12 @@ def house_style_problems(name: str, nb) -> list[str]:
         if "Stuck?" in cell.source and not re.fullmatch(r'Stuck\? Run `hint\("\d\d\.\d+"\)` \(again for the next hint\)\.',
                                                        cell.source.strip()):
             problems.append(f"{name} cell {i}: a 'Stuck?' line other than {stuck_line('NN.K')!r}, alone in its cell")
+    exercises_intro = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("## Exercises")]
+    if len(exercises_intro) != 1:
+        problems.append(f"{name}: {len(exercises_intro)} '## Exercises' cells; there should be one, before the first exercise")
+    elif " ".join(RESTART_LINE.split()) not in " ".join(cells[exercises_intro[0]].source.split()):
+        problems.append(f"{name} cell {exercises_intro[0]}: the '## Exercises' cell should say what to run after a "
+                        f"restart: {RESTART_LINE!r}")
     for i, cell in enumerate(cells):
         ex = exercise_id(cell)
         if ex is None:
@@ -182,8 +192,10 @@ def _set(nb, i: int, source: str) -> None:
     (lambda nb: nb.cells.insert(_exercise(nb), nbformat.v4.new_code_cell("x = 1")), "the cell before exercise 02.1"),
     (lambda nb: nb.cells.pop(_exercise(nb) + 2), "the check cell check(\"02.1\", ...) should follow"),
     (lambda nb: _set(nb, 0, nb.cells[0].source.replace("# 02 · ", "# Two: ")), "cell 0: the first cell should be"),
+    (lambda nb: _set(nb, _cell_index(nb, "## Exercises"), "## Exercises\n\nFill in the blanks."), "after a restart"),
 ], ids=["goals", "goals-twice", "outline", "outline-stale", "no-minutes", "minutes-disagree", "no-time-text",
-        "heading-dot", "heading-bold", "exercise-line", "stuck-text", "no-stuck", "code-between", "no-check", "title"])
+        "heading-dot", "heading-bold", "exercise-line", "stuck-text", "no-stuck", "code-between", "no-check", "title",
+        "no-restart-line"])
 def test_the_house_style_check_catches_each_departure(change, needle):
     problems = _broken(change)
     assert any(needle in p and NOTEBOOKS[2].name in p for p in problems), problems
