@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import re
 import sys
@@ -128,12 +129,64 @@ def solution_notebook(notebook: Path):
     return nb
 
 
+# A line up to a carriage return that the next character overwrites: tqdm redraws its bar this way. A run of `\r`
+# before a newline is a line end, as in a terminal and JupyterLab (a `!curl -i` header line ends `\r\r\n`).
+# nbval's own pattern (`^.*\r(?=[^\n])`) removes at least as much, so it compares these as it would the raw ones.
+OVERWRITTEN = re.compile(r"^[^\n]*\r(?=[^\r\n])", re.MULTILINE)
+
+
+def coalesce_streams(outputs: list) -> list:
+    r"""Outputs as JupyterLab shows them: consecutive stream outputs of one name (stdout, stderr) become one, and a
+    line redrawn with carriage returns (a progress bar) keeps only its final state. `\r\n` line ends stay.
+
+    A kernel sends each write of a stream as its own message; stored that way, every exporter and GitHub shows each
+    write as its own block (a streamed answer as a column of 2-character pieces, a bar as 50 lines).
+
+    >>> outs = [{"output_type": "stream", "name": "stdout", "text": t} for t in ("\rbar 0/2", "\rbar 2/2", "\ndone\n")]
+    >>> [o["text"] for o in coalesce_streams(outs)]
+    ['bar 2/2\ndone\n']
+    >>> outs = [{"output_type": "stream", "name": "stdout", "text": "a"}, {"output_type": "stream", "name": "stderr",
+    ...         "text": "b"}, {"output_type": "stream", "name": "stderr", "text": "c\r\n"}]
+    >>> [(o["name"], o["text"]) for o in coalesce_streams(outs)]
+    [('stdout', 'a'), ('stderr', 'bc\r\n')]
+    >>> coalesce_streams([{"output_type": "stream", "name": "stdout", "text": "HTTP/1.1 200 OK\r\r\nx\r\ry\n"}])[0]["text"]
+    'HTTP/1.1 200 OK\r\r\ny\n'
+    """
+    merged: list = []
+    for output in outputs:
+        last = merged[-1] if merged else None
+        if output["output_type"] == "stream" and last is not None and last["output_type"] == "stream" \
+                and last["name"] == output["name"]:
+            last["text"] += output["text"]
+        else:
+            merged.append(copy.deepcopy(output))
+    for output in merged:
+        if output["output_type"] == "stream":
+            output["text"] = OVERWRITTEN.sub("", output["text"])
+    return merged
+
+
+def _as_nbval_compares(outputs: list) -> list:
+    """What nbval compares a cell's outputs as: every stream of a name merged into its first, then collapsed."""
+    from nbval.plugin import coalesce_streams as nbval_coalesce
+
+    return [dict(o) for o in nbval_coalesce([nbformat.from_dict(copy.deepcopy(o)) for o in outputs])]
+
+
 def execute(nb, cwd: Path, timeout: int = 600):
-    """Run a notebook top to bottom in a fresh kernel, as JupyterLab would."""
+    """Run a notebook top to bottom in a fresh kernel, as JupyterLab would, and keep each cell's outputs as
+    JupyterLab shows them (coalesce_streams). nbval compares the stored outputs exactly as it would the raw ones."""
     from nbclient import NotebookClient
 
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
     client.execute()
+    for index, cell in enumerate(nb.cells):
+        if cell.get("outputs"):
+            outputs = coalesce_streams(cell.outputs)
+            if _as_nbval_compares(outputs) != _as_nbval_compares(cell.outputs):  # a line redrawn across a plot
+                raise RuntimeError(f"cell {index}: its coalesced outputs would not compare under nbval as its raw ones"
+                                   " do; end a progress line (print a newline) before displaying something else")
+            cell.outputs = [nbformat.from_dict(o) for o in outputs]
     return nb
 
 

@@ -13,6 +13,8 @@ NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9]{20,}")
 MODEL_ID_PATTERN = re.compile(r"\b(kimi-k\d[\w.-]*|kimi-latest|kimi-thinking[\w-]*|moonshot-v1[\w-]*)\b")
 LINK_PATTERN = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+FENCED_CODE = re.compile(r"^ *(```|~~~).*?^ *\1", re.MULTILINE | re.DOTALL)
+CODE_SPAN = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)", re.DOTALL)
 TEXT_SUFFIXES = {".py", ".ipynb", ".json", ".md", ".txt", ".yml", ".yaml", ".cfg", ".toml", ".example", ""}
 
 
@@ -218,6 +220,26 @@ def test_links_between_notebooks_resolve(notebook):
             if re.match(r"^[a-z]+:", target):
                 continue
             assert (path.parent / target).exists(), f"{path.name}: link to {target} does not resolve"
+
+
+def markdown_prose(source: str) -> str:
+    """A markdown cell without its code blocks and code spans: the text JupyterLab's MathJax reads."""
+    return CODE_SPAN.sub("", FENCED_CODE.sub("", source))
+
+
+def test_no_dollar_sign_in_markdown_prose(notebook):
+    """JupyterLab, nbconvert's HTML and GitHub read two `$` in one cell as a formula (`$0.16 ... $0.95` comes out
+    as italic maths, a table's columns shifted); `\\$` does not help in JupyterLab or the HTML. Prices say USD."""
+    path, nb = notebook
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            for line in markdown_prose(cell.source).splitlines():
+                assert "$" not in line, f"{path.name} cell {i}: a $ outside code ({line.strip()[:80]}); write USD"
+
+
+def test_markdown_prose_keeps_only_what_mathjax_reads():
+    source = "Set `$KIMI_BASE_URL` and ``a ` $b``.\n```bash\necho $X\n```\nIt costs $1 or $2."
+    assert markdown_prose(source).count("$") == 2 and "$1 or $2" in markdown_prose(source)
 
 
 def test_ends_with_recap_exercises_and_next(notebook):
