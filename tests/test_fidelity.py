@@ -150,10 +150,37 @@ def chat_body_problems(rec: Recording) -> list[str]:
     for choice in body["choices"]:
         if list(choice) != list(real["choices"][0]):
             problems.append(f"choice keys {list(choice)}, {CACHE_HIT} has {list(real['choices'][0])}")
+        # tool_calls: no capture holds one; it comes last, in the documented shape (tool_call_problems)
         expected = [k for k in real["choices"][0]["message"] if k in choice["message"]]
+        if "tool_calls" in choice["message"]:
+            expected.append("tool_calls")
+            problems += tool_call_problems(choice)
         if list(choice["message"]) != expected or list(choice["message"])[:2] != ["role", "content"]:
             problems.append(f"message keys {list(choice['message'])}, {CACHE_HIT} has {list(real['choices'][0]['message'])}")
     problems += usage_problems(body["usage"], [c["message"] for c in body["choices"]], rec.response["headers"])
+    return problems
+
+
+TOOL_CALL_ID = re.compile(r"functions\.\$?[A-Za-z_][A-Za-z0-9_-]*:\d+")
+
+
+def tool_call_problems(choice: dict) -> list[str]:
+    """No real answer with tool_calls was found: one is held to the documentation (helpers/authoring_tools.py)."""
+    problems = []
+    if choice.get("finish_reason") != "tool_calls":
+        problems.append(f"an answer with tool_calls ends with finish_reason {choice.get('finish_reason')!r}, "
+                        "documented as \"tool_calls\"")
+    for one in choice["message"]["tool_calls"]:
+        if list(one) != ["id", "type", "function"] or one["type"] != "function" or \
+                list(one["function"]) != ["name", "arguments"]:
+            problems.append(f"a tool call {one} is not {{id, type: function, function: {{name, arguments}}}}")
+            continue
+        if not TOOL_CALL_ID.fullmatch(one["id"]) or not one["id"].startswith(f"functions.{one['function']['name']}:"):
+            problems.append(f"a tool call id {one['id']!r} is not functions.<name>:<n>")
+        try:
+            json.loads(one["function"]["arguments"])
+        except (TypeError, ValueError):
+            problems.append(f"a tool call's arguments {one['function']['arguments']!r} are not a JSON string")
     return problems
 
 
