@@ -100,7 +100,7 @@ def _(tool_message: Callable[[Any, dict], dict], convert_units: Callable[..., di
     require(isinstance(sent_id, str),
             f"tool_call_id is a {type(sent_id).__name__}: it should be the id string, tool_call.id.")
     require(sent_id == call.id, f"tool_call_id is {sent_id!r}, but the call's id is {call.id!r}: copy tool_call.id.")
-    content = message.get("content")
+    content: Any = message.get("content")
     require(isinstance(content, str), f"content is a {type(content).__name__}: Kimi takes a tool's result as text. "
                                       "Turn the dict into JSON text with json.dumps(result).")
     try:
@@ -199,7 +199,8 @@ class _Watched:
     """An SDK stream passed through to the learner, keeping what went by (the thinking, the deltas)."""
 
     def __init__(self, stream: Any) -> None:
-        self.stream, self.reasoning, self.content, self.deltas, self.done = stream, "", "", [], False
+        self.stream, self.reasoning, self.content, self.done = stream, "", "", False
+        self.deltas: list[Any] = []
 
     def __iter__(self) -> Iterator[Any]:
         for chunk in self.stream:
