@@ -239,6 +239,30 @@ def stream_problems(rec: Recording) -> list[str]:
         problems += usage_problems(last["usage"], [text], rec.response["headers"])
     if any("usage" in c["choices"][0] for c in chunks[:-1]):
         problems.append(f"usage before the last chunk (only the last has it in {SSE})")
+    problems += streamed_tool_call_problems(chunks)
+    return problems
+
+
+def streamed_tool_call_problems(chunks: list[dict]) -> list[str]:
+    """No real stream of tool calls was found: held to the documentation (helpers/authoring_tools.py)."""
+    deltas = [d for c in chunks for d in c["choices"][0]["delta"].get("tool_calls", [])]
+    if not deltas:
+        return []
+    problems = []
+    if chunks[-1]["choices"][0]["finish_reason"] != "tool_calls":
+        problems.append("a stream of tool calls does not end with finish_reason \"tool_calls\"")
+    seen: set[int] = set()
+    for delta in deltas:
+        first = delta["index"] not in seen
+        seen.add(delta["index"])
+        keys = ["index", "id", "type", "function"] if first else ["index", "function"]
+        names = ["name", "arguments"] if first else ["arguments"]
+        if list(delta) != keys or list(delta["function"]) != names or (first and delta["function"]["arguments"]):
+            problems.append(f"a tool-call delta {delta} is not documented: a call's first delta has index, id, type "
+                            "and the name (arguments \"\"), the later ones only index and a piece of the arguments")
+            break
+    if sorted(seen) != list(range(len(seen))):
+        problems.append(f"the tool calls' indexes {sorted(seen)} do not count from 0")
     return problems
 
 
