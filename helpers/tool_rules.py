@@ -8,10 +8,10 @@ Each rule says where it comes from. Seen live (the message is the real one):
 - thinking on, and an assistant message with tool_calls sent back without its reasoning_content: "thinking is
   enabled but reasoning_content is missing in assistant tool call message at index N" (N the message's place in
   `messages`), reported word for word for kimi-k2.5 (bytedance/deer-flow#3043, api.moonshot.cn, 2026-05),
-  kimi-k2.6 (liliMozi/openhanako#1667, anomalyco/opencode#25758, 2026-05/06) and kimi-for-coding (1jehuang/jcode#322).
+  Kimi K2.6 (liliMozi/openhanako#1667, anomalyco/opencode#25758, 2026-05/06) and kimi-for-coding (1jehuang/jcode#322).
   An empty string passes (Lapis0x0/obsidian-yolo#243 sends "" to satisfy it);
 - thinking on, and a forced tool_choice: "tool_choice 'required' is incompatible with thinking enabled" and
-  "tool_choice 'specified' is incompatible with thinking enabled" (a named function), for kimi-k2.6 and
+  "tool_choice 'specified' is incompatible with thinking enabled" (a named function), for Kimi K2.6 and
   kimi-k2.7-code (UKGovernmentBEIS/inspect_ai#5152, AstrBotDevs/AstrBot#7805, can1357/oh-my-pi#827, 2026-04/08).
   kimi-k3 refuses the named form too (can1357/oh-my-pi#5994, enricoros/big-AGI#1161) but accepts "required"
   (inspect_ai#5152, from a probe matrix of the live API).
@@ -25,10 +25,10 @@ Documented, no answer seen (the wording is the course's, in Kimi's "Invalid requ
   JSON string (the same page: "arguments 是序列化后的 JSON").
 
 Example:
-    >>> body = {"model": "kimi-k2.6", "messages": [{"role": "user", "content": "hi"}], "tool_choice": "required",
+    >>> body = {"model": "kimi-k2.7-code", "messages": [{"role": "user", "content": "hi"}], "tool_choice": "required",
     ...         "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]}
     >>> try:
-    ...     check_tool_request(body, "kimi-k2.6")
+    ...     check_tool_request(body, "kimi-k2.7-code")
     ... except KimiError as refused:
     ...     print(refused.status, refused.message)
     400 tool_choice 'required' is incompatible with thinking enabled
