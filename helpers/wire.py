@@ -28,7 +28,6 @@ SSE_CONTENT_TYPE = "text/event-stream"
 FIXED_SAMPLING = {"top_p": 0.95, "n": 1, "presence_penalty": 0, "frequency_penalty": 0, "logprobs": False}
 ALWAYS_THINKING_MODELS = ("kimi-k3",)  # thinking cannot be turned off: temperature stays 1
 FIXED_PARAMETER_MODELS = ("kimi-k3", "kimi-k2.7-code", "kimi-k2.7-code-highspeed", "kimi-k2.6")
-TOOL_TYPES = ("function", "plugin")
 
 # The headers the real service (api.moonshot.ai, 2026) puts on every answer, besides Content-Type, in the order seen:
 # Server-Timing first, then its own headers sorted by name (real_200_chat_nonstream_kimi_k3 and the probe log).
@@ -212,7 +211,7 @@ def check_chat_request(body: Any, known_models: list[str]) -> None:
         raise invalid_request("logit_bias is not supported yet")
     if body.get("top_logprobs") is not None and body.get("logprobs") is not True:
         raise invalid_request("logprobs must be set to true if top_logprobs is used")
-    _check_tools(body.get("tools"))
+    _check_tools(body, model)
     from .formats import check_partial, check_response_format  # lesson 11: JSON mode, JSON Schema, partial mode
     check_response_format(body)
     check_partial(body["messages"])
@@ -226,16 +225,11 @@ def check_chat_request(body: Any, known_models: list[str]) -> None:
         raise invalid_request("when temperature is close to 0, n must be 1")
 
 
-def _check_tools(tools: Any) -> None:
-    if tools is None:
-        return
-    if not isinstance(tools, list):
-        raise invalid_request("tools must be a list")  # not seen
-    for tool in tools:
-        kind = tool.get("type", "") if isinstance(tool, dict) else ""
-        if kind not in TOOL_TYPES:
-            raise invalid_request(f"unknown tool type: {kind if isinstance(kind, str) else ''}, "
-                                  f"currently only {' and '.join(TOOL_TYPES)} are supported")
+def _check_tools(body: dict[str, Any], model: str) -> None:
+    """tools, tool_choice and tool messages: the rules and their evidence are in helpers/tool_rules.py."""
+    from .tool_rules import check_tool_request  # it uses this module's errors
+
+    check_tool_request(body, model)
 
 
 def _format_allowed(value: Any) -> str:

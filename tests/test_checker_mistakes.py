@@ -1040,3 +1040,120 @@ def test_11_3_the_partial_message_not_last(nb11):
     body = PREFILLED.format(last='{"role": "assistant", "content": "{", "partial": True}, '
                                  '{"role": "user", "content": "JSON please"},', extra=NO_THINKING, returned=WHOLE)
     not_yet(nb11.try_answer("11.3", body), "must be the last one")
+
+
+# ---- 10 -------------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def nb10():
+    return LearnerNotebook("10_tool_calls")
+
+
+TOOL_MESSAGE = ("def tool_message(tool_call, result):\n"
+                "    return {{\"role\": {role}, \"tool_call_id\": {call_id}, \"name\": tool_call.function.name,\n"
+                "            \"content\": {content}}}\n")
+RIGHT = {"role": "\"tool\"", "call_id": "tool_call.id", "content": "json.dumps(result)"}
+
+
+def test_10_1_the_solution_passes(nb10):
+    passes(nb10.try_answer("10.1"))
+
+
+def test_10_1_the_blanks_are_not_yet(nb10):
+    not_yet(nb10.try_answer("10.1", TOOL_MESSAGE.format(role="...", call_id="...", content="...")), "Replace every ...")
+
+
+@pytest.mark.parametrize("change, part", [
+    ({"call_id": "tool_call.function.name"}, "the function's name"),
+    ({"call_id": "\"call_0\""}, "copy tool_call.id"),
+    ({"call_id": "tool_call"}, "it should be the id string"),
+    ({"content": "result"}, "json.dumps(result)"),
+    ({"content": "str(result)"}, "the result as JSON text"),
+    ({"role": "\"user\""}, "the role \"tool\""),
+    ({"role": "\"function\""}, "the role \"tool\""),
+])
+def test_10_1_likely_mistakes(nb10, change, part):
+    not_yet(nb10.try_answer("10.1", TOOL_MESSAGE.format(**{**RIGHT, **change})), part)
+
+
+def test_10_1_id_instead_of_tool_call_id(nb10):
+    answer = ("def tool_message(tool_call, result):\n"
+              "    return {\"role\": \"tool\", \"id\": tool_call.id, \"content\": json.dumps(result)}\n")
+    not_yet(nb10.try_answer("10.1", answer), "the key is tool_call_id, not id")
+
+
+def test_10_1_the_answer_went_over_the_wire(nb10):
+    from helpers import last_request
+
+    passes(nb10.try_answer("10.1"))
+    sent = last_request()["body"]["messages"]
+    assert sent[-1]["role"] == "tool" and sent[-1]["tool_call_id"] == "functions.convert_units:0"
+
+
+NEXT = ("def next_messages(messages, reply, run):\n"
+        "    following = list(messages)\n"
+        "{body}"
+        "    return following\n")
+TOOL_LOOP = ("    for tool_call in reply[\"tool_calls\"]:\n"
+             "        following.append({\"role\": \"tool\", \"tool_call_id\": tool_call[\"id\"],\n"
+             "                          \"name\": tool_call[\"function\"][\"name\"], \"content\": run(tool_call)})\n")
+
+
+def test_10_2_the_solution_passes(nb10):
+    passes(nb10.try_answer("10.2"))
+
+
+@pytest.mark.parametrize("answer, part", [
+    ("    ...\n", "returned only the messages it was given"),
+    # the assistant's reply rebuilt from the usual fields: the server's real 400, and why
+    ("    following.append({\"role\": \"assistant\", \"content\": reply[\"content\"], "
+     "\"tool_calls\": reply[\"tool_calls\"]})\n" + TOOL_LOOP,
+     "thinking is enabled but reasoning_content is missing in assistant tool call message at index 1",
+     ),
+    (TOOL_LOOP, "the assistant's reply is missing"),
+    (TOOL_LOOP + "    following.append(reply)\n", "before the tool messages"),
+    ("    following.append(reply)\n    tool_call = reply[\"tool_calls\"][0]\n"
+     "    following.append({\"role\": \"tool\", \"tool_call_id\": tool_call[\"id\"], "
+     "\"name\": tool_call[\"function\"][\"name\"], \"content\": run(tool_call)})\n", "one per call"),
+    ("    following.append(reply)\n" + TOOL_LOOP.replace("tool_call[\"id\"]", "reply[\"tool_calls\"][0][\"id\"]"),
+     "use each call's own id"),
+])
+def test_10_2_likely_mistakes(nb10, answer, part):
+    not_yet(nb10.try_answer("10.2", NEXT.format(body=answer)), part)
+
+
+def test_10_2_reasoning_kept_by_hand_passes(nb10):
+    by_hand = ("    following.append({\"role\": \"assistant\", \"content\": reply[\"content\"], "
+               "\"reasoning_content\": reply[\"reasoning_content\"], \"tool_calls\": reply[\"tool_calls\"]})\n")
+    passes(nb10.try_answer("10.2", NEXT.format(body=by_hand + TOOL_LOOP)))
+
+
+COLLECT = ("def collect_tool_calls(stream):\n"
+           "    calls = {{}}\n"
+           "    for chunk in stream:\n"
+           "        for delta in chunk.choices[0].delta.tool_calls or []:\n"
+           "{body}"
+           "    return [calls[index] for index in sorted(calls)]\n")
+START = ("            if delta.index not in calls:\n"
+         "                calls[delta.index] = {\"id\": delta.id, \"type\": \"function\",\n"
+         "                                      \"function\": {\"name\": delta.function.name, \"arguments\": \"\"}}\n")
+
+
+def test_10_3_the_solution_passes(nb10):
+    passes(nb10.try_answer("10.3"))
+
+
+@pytest.mark.parametrize("answer, part", [
+    ("            ...\n", "returned no calls"),
+    (START + "            calls[delta.index][\"function\"][\"arguments\"] = delta.function.arguments\n",
+     "only the last piece"),
+    # the id and the name taken from every delta: None after a call's first one
+    ("            calls.setdefault(delta.index, {\"type\": \"function\", \"function\": {\"arguments\": \"\"}})\n"
+     "            calls[delta.index][\"id\"] = delta.id\n"
+     "            calls[delta.index][\"function\"][\"name\"] = delta.function.name\n"
+     "            calls[delta.index][\"function\"][\"arguments\"] += delta.function.arguments\n", "id is None"),
+    # every piece into one call, whatever its index
+    (START.replace("delta.index", "0") + "            calls[0][\"function\"][\"arguments\"] += delta.function.arguments\n",
+     "Keep one call per delta.index"),
+])
+def test_10_3_likely_mistakes(nb10, answer, part):
+    not_yet(nb10.try_answer("10.3", COLLECT.format(body=answer)), part)

@@ -150,10 +150,37 @@ def chat_body_problems(rec: Recording) -> list[str]:
     for choice in body["choices"]:
         if list(choice) != list(real["choices"][0]):
             problems.append(f"choice keys {list(choice)}, {CACHE_HIT} has {list(real['choices'][0])}")
+        # tool_calls: no capture holds one; it comes last, in the documented shape (tool_call_problems)
         expected = [k for k in real["choices"][0]["message"] if k in choice["message"]]
+        if "tool_calls" in choice["message"]:
+            expected.append("tool_calls")
+            problems += tool_call_problems(choice)
         if list(choice["message"]) != expected or list(choice["message"])[:2] != ["role", "content"]:
             problems.append(f"message keys {list(choice['message'])}, {CACHE_HIT} has {list(real['choices'][0]['message'])}")
     problems += usage_problems(body["usage"], [c["message"] for c in body["choices"]], rec.response["headers"])
+    return problems
+
+
+TOOL_CALL_ID = re.compile(r"functions\.\$?[A-Za-z_][A-Za-z0-9_-]*:\d+")
+
+
+def tool_call_problems(choice: dict) -> list[str]:
+    """No real answer with tool_calls was found: one is held to the documentation (helpers/authoring_tools.py)."""
+    problems = []
+    if choice.get("finish_reason") != "tool_calls":
+        problems.append(f"an answer with tool_calls ends with finish_reason {choice.get('finish_reason')!r}, "
+                        "documented as \"tool_calls\"")
+    for one in choice["message"]["tool_calls"]:
+        if list(one) != ["id", "type", "function"] or one["type"] != "function" or \
+                list(one["function"]) != ["name", "arguments"]:
+            problems.append(f"a tool call {one} is not {{id, type: function, function: {{name, arguments}}}}")
+            continue
+        if not TOOL_CALL_ID.fullmatch(one["id"]) or not one["id"].startswith(f"functions.{one['function']['name']}:"):
+            problems.append(f"a tool call id {one['id']!r} is not functions.<name>:<n>")
+        try:
+            json.loads(one["function"]["arguments"])
+        except (TypeError, ValueError):
+            problems.append(f"a tool call's arguments {one['function']['arguments']!r} are not a JSON string")
     return problems
 
 
@@ -212,6 +239,30 @@ def stream_problems(rec: Recording) -> list[str]:
         problems += usage_problems(last["usage"], [text], rec.response["headers"])
     if any("usage" in c["choices"][0] for c in chunks[:-1]):
         problems.append(f"usage before the last chunk (only the last has it in {SSE})")
+    problems += streamed_tool_call_problems(chunks)
+    return problems
+
+
+def streamed_tool_call_problems(chunks: list[dict]) -> list[str]:
+    """No real stream of tool calls was found: held to the documentation (helpers/authoring_tools.py)."""
+    deltas = [d for c in chunks for d in c["choices"][0]["delta"].get("tool_calls", [])]
+    if not deltas:
+        return []
+    problems = []
+    if chunks[-1]["choices"][0]["finish_reason"] != "tool_calls":
+        problems.append("a stream of tool calls does not end with finish_reason \"tool_calls\"")
+    seen: set[int] = set()
+    for delta in deltas:
+        first = delta["index"] not in seen
+        seen.add(delta["index"])
+        keys = ["index", "id", "type", "function"] if first else ["index", "function"]
+        names = ["name", "arguments"] if first else ["arguments"]
+        if list(delta) != keys or list(delta["function"]) != names or (first and delta["function"]["arguments"]):
+            problems.append(f"a tool-call delta {delta} is not documented: a call's first delta has index, id, type "
+                            "and the name (arguments \"\"), the later ones only index and a piece of the arguments")
+            break
+    if sorted(seen) != list(range(len(seen))):
+        problems.append(f"the tool calls' indexes {sorted(seen)} do not count from 0")
     return problems
 
 
