@@ -12,7 +12,7 @@ import json
 import os
 from typing import Any, Callable, Iterator
 
-from helpers.checks import exercise, require
+from helpers.checks import code, exercise, require
 
 MARATHON = "How many kilometres is a 26.2-mile marathon?"
 HIGHER = "Which is higher above sea level, Kunming or Lhasa, and by how many metres?"
@@ -78,7 +78,15 @@ def _is_dict(value: Any, what: str) -> dict[str, Any]:
 @exercise("10.1", hints=[
     "A tool's result goes back in a message with the role \"tool\", tied to the call it answers by its id.",
     "tool_call.id is the id (tool_call.function.name is the name); content is text: json.dumps(result).",
-    '"role": "tool",  "tool_call_id": tool_call.id,  "content": json.dumps(result)',
+    code(
+        "def tool_message(tool_call, result):",
+        "    return {",
+        "        \"role\": \"tool\",",
+        "        \"tool_call_id\": tool_call.id,",
+        "        \"name\": tool_call.function.name,",
+        "        \"content\": json.dumps(result),",
+        "    }",
+    ),
 ])
 def _(tool_message: Callable[[Any, dict], dict], convert_units: Callable[..., dict], tools: list):
     require(callable(tool_message), "tool_message should be the function defined in the exercise cell.")
@@ -148,8 +156,15 @@ def _refusal_advice(said: str) -> str:
     "The model must see its own reply (with its tool calls) before their results: append reply, as it is.",
     "Then, for each call in reply[\"tool_calls\"], a message {\"role\": \"tool\", \"tool_call_id\": ..., "
     "\"name\": ..., \"content\": run(tool_call)}.",
-    'following.append(reply)   and in the loop:   following.append({"role": "tool", "tool_call_id": tool_call["id"], '
-    '"name": tool_call["function"]["name"], "content": run(tool_call)})',
+    code(
+        "def next_messages(messages, reply, run):",
+        "    following = list(messages)",
+        "    following.append(reply)",
+        "    for tool_call in reply[\"tool_calls\"]:",
+        "        following.append({\"role\": \"tool\", \"tool_call_id\": tool_call[\"id\"], \"name\": tool_call[\"function\"][\"name\"],",
+        "                          \"content\": run(tool_call)})",
+        "    return following",
+    ),
 ])
 def _(next_messages: Callable[..., list], functions: dict, tools: list):
     require(callable(next_messages), "next_messages should be the function defined in the exercise cell.")
@@ -225,9 +240,17 @@ class _Watched:
     "of the arguments to the call with its index.",
     "if delta.index not in calls: calls[delta.index] = {...with delta.id and delta.function.name, arguments \"\"}; "
     "then add delta.function.arguments to calls[delta.index][\"function\"][\"arguments\"].",
-    'if delta.index not in calls:\n    calls[delta.index] = {"id": delta.id, "type": "function", '
-    '"function": {"name": delta.function.name, "arguments": ""}}\n'
-    'calls[delta.index]["function"]["arguments"] += delta.function.arguments or ""',
+    code(
+        "def collect_tool_calls(stream):",
+        "    calls = {}",
+        "    for chunk in stream:",
+        "        for delta in chunk.choices[0].delta.tool_calls or []:",
+        "            if delta.index not in calls:",
+        "                calls[delta.index] = {\"id\": delta.id, \"type\": \"function\",",
+        "                                      \"function\": {\"name\": delta.function.name, \"arguments\": \"\"}}",
+        "            calls[delta.index][\"function\"][\"arguments\"] += delta.function.arguments or \"\"",
+        "    return [calls[index] for index in sorted(calls)]",
+    ),
 ])
 def _(collect_tool_calls: Callable[[Any], list], functions: dict, tools: list):
     require(callable(collect_tool_calls), "collect_tool_calls should be the function defined in the exercise cell.")
