@@ -38,7 +38,7 @@ def is_library_error(error: BaseException) -> bool:
     return any(cls.__module__.partition(".")[0] in ERROR_LIBRARIES for cls in type(error).__mro__)
 
 
-def _kimi_error(response: Any) -> tuple[str | None, str | None]:
+def kimi_error(response: Any) -> tuple[str | None, str | None]:
     """(type, message) from an error answer's JSON body, if it has one."""
     try:
         body = response.json()
@@ -63,7 +63,7 @@ def summary(error: BaseException) -> list[str]:
     kind = getattr(error, "type", None)
     message = getattr(error, "message", None) if isinstance(getattr(error, "message", None), str) else None
     if response is not None:
-        body_kind, body_message = _kimi_error(response)
+        body_kind, body_message = kimi_error(response)
         kind, message = kind or body_kind, body_message or message
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     first = message or text

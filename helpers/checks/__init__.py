@@ -63,6 +63,23 @@ def code(*lines: str) -> Code:
     return Code("\n".join(lines))
 
 
+def server_message(exc: BaseException) -> str | None:
+    """Kimi's own words in the error answer an exception came with (requests' HTTPError and the SDK's errors alike):
+    its message, else its type; None when no answer came back.
+
+    Example:
+        >>> server_message(ValueError("no answer behind this")) is None
+        True
+    """
+    from helpers.short_errors import kimi_error
+
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    kind, message = kimi_error(response)
+    return message or kind
+
+
 def is_blank(value: Any) -> bool:
     """True while the learner hasn't replaced a `...` blank."""
     return value is ...

@@ -6,7 +6,7 @@ import numbers
 import os
 from typing import Any, Callable
 
-from helpers.checks import code, exercise, is_blank, require
+from helpers.checks import code, exercise, is_blank, require, server_message
 from helpers.lab import LAB_SYSTEM_PROMPT
 
 
@@ -19,24 +19,10 @@ def _call(what: str, function: Callable[..., Any], *args: Any,
         text = str(exc).splitlines()[0] if str(exc) else ""
         if "ellipsis" in text:
             text += " (a ... blank is still in there)"
-        reason = _server_said(exc)
+        reason = server_message(exc)
         if reason and reason not in text:
             text += f". The server said: {reason}"
         require(False, f"{what} raised {exc.__class__.__name__}: {text}{advice(exc) if advice else ''}")
-
-
-def _server_said(exc: Exception) -> str | None:
-    """The error message in the body of the answer an HTTP error came with (requests' HTTPError hides it)."""
-    response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    try:
-        error = response.json().get("error")
-    except Exception:  # noqa: BLE001 — not JSON: nothing to add
-        return None
-    if isinstance(error, dict):
-        return error.get("message") or error.get("type")
-    return error if isinstance(error, str) else None
 
 
 def _as_dict(message: Any) -> dict[str, Any] | None:

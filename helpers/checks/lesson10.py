@@ -12,7 +12,7 @@ import json
 import os
 from typing import Any, Callable, Iterator
 
-from helpers.checks import code, exercise, require
+from helpers.checks import code, exercise, require, server_message
 
 MARATHON = "How many kilometres is a 26.2-mile marathon?"
 HIGHER = "Which is higher above sea level, Kunming or Lhasa, and by how many metres?"
@@ -32,13 +32,6 @@ def _model() -> str:
     return os.environ["KIMI_MODEL"]
 
 
-def _server_said(exc: Exception) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        return str(body.get("message") or body)
-    return str(exc)
-
-
 def _learner(what: str, function: Callable[..., Any], *args: Any) -> Any:
     """Call the learner's function; whatever it raises becomes feedback."""
     try:
@@ -55,7 +48,7 @@ def _ask(what: str, **request: Any) -> Any:
     try:
         return _client().chat.completions.create(model=_model(), **request)
     except openai.APIStatusError as exc:
-        said = _server_said(exc)
+        said = server_message(exc) or str(exc)
         if exc.status_code == 404 and "No recording" in said:
             require(False, f"{what}: the local server has no answer recorded for it ({said}) Did TOOLS change? "
                            "Run the notebook's cells from the top with TOOLS as section 2 defines it.")

@@ -10,7 +10,7 @@ import json
 import os
 from typing import Any, Callable
 
-from helpers.checks import code, exercise, is_blank, learner, require
+from helpers.checks import code, exercise, is_blank, learner, require, server_message
 
 PARAGRAPH = ("李雷昨天下午在官网下了一单：给杭州的办公室订 3 台 SmartHome Mini 智能音箱，每台 998 元。"
              "他希望 9 月 18 日之前送到，颜色要银色的，没有银色的话黑色也行。")
@@ -42,13 +42,6 @@ class Wire:
         return body if isinstance(body, dict) else {}
 
 
-def _server_message(exc: Exception) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        return str(body.get("message") or "")
-    return ""
-
-
 def _call(what: str, function: Callable[..., Any], *args: Any,
           advice: Callable[[Exception], str | None] | None = None, **kwargs: Any) -> Any:
     """Call the learner's function; whatever it raises becomes feedback (specific advice first, when there is some)."""
@@ -61,7 +54,7 @@ def _call(what: str, function: Callable[..., Any], *args: Any,
         text = str(exc).splitlines()[0] if str(exc) else ""
         if "ellipsis" in text:
             require(False, f"{what} raised {exc.__class__.__name__}: {text}: a ... blank is still in there.")
-        message = _server_message(exc)
+        message = server_message(exc) or ""
         if "recording_not_found" in text or "No recording matches" in message:
             require(False, f"{what} sent a request the lesson never recorded, so replay mode cannot answer it. "
                            f"The replay server said: {message or text}")
@@ -74,7 +67,7 @@ def _used(wire: Wire, name: str) -> None:
 
 
 def _common_advice(exc: Exception) -> str | None:
-    message = _server_message(exc)
+    message = server_message(exc) or ""
     if "response_format must be an object" in message:
         return 'response_format takes a dict, {"type": "json_object"}, not the string "json_object".'
     if "unknown response_format type" in message:
@@ -239,7 +232,7 @@ def _(typed_order, order_class, cut_off):
     except Exception as exc:  # the learner's code may fail in any way
         said = _typed_advice(exc)
         require(False, said or f"typed_order(client, PARAGRAPH, max_completion_tokens={CUT_AT}) raised "
-                               f"{exc.__class__.__name__}: {_server_message(exc) or exc}")
+                               f"{exc.__class__.__name__}: {server_message(exc) or exc}")
     sent_limit = wire.last.get("max_completion_tokens") if wire.sent[before:] else None
     require(sent_limit == CUT_AT, f"typed_order(..., max_completion_tokens={CUT_AT}) sent a request without that "
                                   "limit, so the answer came back whole: pass **limits on to create().")
@@ -250,7 +243,7 @@ def _(typed_order, order_class, cut_off):
 # ---- 11.3 --------------------------------------------------------------------------------------------------------
 
 def _prefilled_advice(exc: Exception) -> str | None:
-    message = _server_message(exc)
+    message = server_message(exc) or ""
     if "only an assistant message can be partial" in message:
         return ('Kimi refused the request: the partial message must be the start of Kimi\'s answer, '
                 '{"role": "assistant", "content": "{", "partial": True}.')
