@@ -182,21 +182,14 @@ def describe_differences(wanted: Any, recorded: Any) -> list[str]:
 
 
 def json_equal(a: Any, b: Any) -> bool:
-    """Equal as JSON values: numbers by value (1 == 1.0), but a boolean is not a number (true != 1).
+    """Equal as JSON values, the way the replay match key sees them: numbers by value (1 == 1.0), but a boolean is not
+    a number (true != 1).
 
     Example:
         >>> json_equal({"n": [1.0, True]}, {"n": [1, True]}), json_equal(True, 1), json_equal(0, False)
         (True, False, False)
     """
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    return type(a) is type(b) and a == b
+    return canonical_json(_numbers_by_value(a)) == canonical_json(_numbers_by_value(b))
 
 
 def _common_prefix(a: str, b: str) -> int:
