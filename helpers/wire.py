@@ -212,7 +212,7 @@ def check_chat_request(body: Any, known_models: list[str]) -> None:
     if body.get("top_logprobs") is not None and body.get("logprobs") is not True:
         raise invalid_request("logprobs must be set to true if top_logprobs is used")
     _check_tools(body, model)
-    from .formats import check_partial, check_response_format  # lesson 11: JSON mode, JSON Schema, partial mode
+    from .formats import check_partial, check_response_format  # lesson 12: JSON mode, JSON Schema, partial mode
     check_response_format(body)
     check_partial(body["messages"])
     if model.startswith(FIXED_PARAMETER_MODELS):

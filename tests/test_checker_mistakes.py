@@ -929,10 +929,10 @@ def test_00_platform_check_with_both_rejecting_blames_the_key(monkeypatch):
     assert "Neither platform accepted the key" in printed and "network" not in printed, printed
 
 
-# ---- 11 (each checker calls the learner's function with its own client and reads what went on the wire) --------------
+# ---- 12 (each checker calls the learner's function with its own client and reads what went on the wire) --------------
 @pytest.fixture(scope="module")
-def nb11():
-    return LearnerNotebook("11_json_answers")
+def nb12():
+    return LearnerNotebook("12_json_answers")
 
 
 ASK_JSON = ("def ask_json(client, paragraph):\n"
@@ -946,8 +946,8 @@ JSON_MODE = 'response_format={"type": "json_object"},'
 PARSED = "json.loads(completion.choices[0].message.content)"
 
 
-def test_11_1_the_solution_passes(nb11):
-    passes(nb11.try_answer("11.1"))
+def test_12_1_the_solution_passes(nb12):
+    passes(nb12.try_answer("12.1"))
 
 
 @pytest.mark.parametrize("fmt, returned, part", [
@@ -960,13 +960,13 @@ def test_11_1_the_solution_passes(nb11):
     (JSON_MODE, "json.loads(completion)", "json.loads needs the answer's text"),
     (JSON_MODE, "json.loads(completion.choices[0].message.reasoning_content)", "not JSON"),
 ], ids=["no format", "a string", "json", "json_schema alone", "text", "completion", "loads completion", "reasoning"])
-def test_11_1_likely_mistakes(nb11, fmt, returned, part):
-    not_yet(nb11.try_answer("11.1", ASK_JSON.format(format=fmt, returned=returned)), part)
+def test_12_1_likely_mistakes(nb12, fmt, returned, part):
+    not_yet(nb12.try_answer("12.1", ASK_JSON.format(format=fmt, returned=returned)), part)
 
 
-def test_11_1_the_notebooks_own_client_instead_of_the_one_given(nb11):
+def test_12_1_the_notebooks_own_client_instead_of_the_one_given(nb12):
     body = ASK_JSON.format(format=JSON_MODE, returned=PARSED).replace("client.chat", "globals()['client'].chat")
-    not_yet(nb11.try_answer("11.1", body), "sent no request through the client it was given")
+    not_yet(nb12.try_answer("12.1", body), "sent no request through the client it was given")
 
 
 TYPED = ("def typed_order(client, paragraph, **limits):\n"
@@ -983,12 +983,12 @@ TYPED = ("def typed_order(client, paragraph, **limits):\n"
 VALIDATED = "Order.model_validate_json(choice.message.content)"
 
 
-def test_11_2_the_solution_passes(nb11):
-    passes(nb11.try_answer("11.2"))
+def test_12_2_the_solution_passes(nb12):
+    passes(nb12.try_answer("12.2"))
 
 
-def test_11_2_finish_reason_not_stop_passes_too(nb11):
-    passes(nb11.try_answer("11.2", TYPED.format(limits="**limits,", condition='choice.finish_reason != "stop"',
+def test_12_2_finish_reason_not_stop_passes_too(nb12):
+    passes(nb12.try_answer("12.2", TYPED.format(limits="**limits,", condition='choice.finish_reason != "stop"',
                                                  returned=VALIDATED)))
 
 
@@ -1000,8 +1000,8 @@ def test_11_2_finish_reason_not_stop_passes_too(nb11):
     ("**limits,", 'choice.finish_reason == "length"', "json.loads(choice.message.content)", "return an Order"),
     ("", 'choice.finish_reason == "length"', VALIDATED, "pass **limits on to create()"),
 ], ids=["blank", "inverted", "on the completion", "empty content only", "a dict", "limits dropped"])
-def test_11_2_likely_mistakes(nb11, limits, condition, returned, part):
-    not_yet(nb11.try_answer("11.2", TYPED.format(limits=limits, condition=condition, returned=returned)), part)
+def test_12_2_likely_mistakes(nb12, limits, condition, returned, part):
+    not_yet(nb12.try_answer("12.2", TYPED.format(limits=limits, condition=condition, returned=returned)), part)
 
 
 PREFILLED = ("def prefilled_order(client, paragraph):\n"
@@ -1017,8 +1017,8 @@ NO_THINKING = 'extra_body={"thinking": {"type": "disabled"}}'
 WHOLE = 'json.loads("{" + completion.choices[0].message.content)'
 
 
-def test_11_3_the_solution_passes(nb11):
-    passes(nb11.try_answer("11.3"))
+def test_12_3_the_solution_passes(nb12):
+    passes(nb12.try_answer("12.3"))
 
 
 @pytest.mark.parametrize("last, extra, returned, part", [
@@ -1032,14 +1032,14 @@ def test_11_3_the_solution_passes(nb11):
     ('{"role": "assistant", "content": "{\\"customer\\": ", "partial": True},', NO_THINKING, WHOLE,
      "start with exactly"),
 ], ids=["prefix not added back", "user role", "string true", "no partial", "with JSON mode", "longer prefix"])
-def test_11_3_likely_mistakes(nb11, last, extra, returned, part):
-    not_yet(nb11.try_answer("11.3", PREFILLED.format(last=last, extra=extra, returned=returned)), part)
+def test_12_3_likely_mistakes(nb12, last, extra, returned, part):
+    not_yet(nb12.try_answer("12.3", PREFILLED.format(last=last, extra=extra, returned=returned)), part)
 
 
-def test_11_3_the_partial_message_not_last(nb11):
+def test_12_3_the_partial_message_not_last(nb12):
     body = PREFILLED.format(last='{"role": "assistant", "content": "{", "partial": True}, '
                                  '{"role": "user", "content": "JSON please"},', extra=NO_THINKING, returned=WHOLE)
-    not_yet(nb11.try_answer("11.3", body), "must be the last one")
+    not_yet(nb12.try_answer("12.3", body), "must be the last one")
 
 
 # ---- 10 -------------------------------------------------------------------------------------------------------------

@@ -138,7 +138,7 @@ def test_a_path_kimi_does_not_have_still_gets_the_gateways_404(server):
     assert r.status_code == 404 and r.json()["error"] == "url.not_found"
 
 
-# ---- lesson 11: response_format and partial mode (helpers/formats.py says where each rule comes from) ----------------
+# ---- lesson 12: response_format and partial mode (helpers/formats.py says where each rule comes from) ----------------
 
 def test_json_mode_needs_no_mention_of_json_in_the_prompt():
     # real_200_response_format_json_object_kimi_k3: "Reply with exactly one word: hello." in JSON mode got a 200

@@ -1,4 +1,4 @@
-"""Checkers for notebooks/11_json_answers.ipynb.
+"""Checkers for notebooks/12_json_answers.ipynb.
 
 Each exercise is a function that takes the client as its first argument. The checker calls it with a client of its
 own whose HTTP client notes every request body before it is sent, so it sees what the learner's request put on the
@@ -80,7 +80,7 @@ def _common_advice(exc: Exception) -> str | None:
     return None
 
 
-# ---- 11.1 --------------------------------------------------------------------------------------------------------
+# ---- 12.1 --------------------------------------------------------------------------------------------------------
 
 def _ask_json_advice(exc: Exception) -> str | None:
     said = _common_advice(exc)
@@ -95,7 +95,7 @@ def _ask_json_advice(exc: Exception) -> str | None:
     return None
 
 
-@exercise("11.1", hints=[
+@exercise("12.1", hints=[
     "JSON mode is one argument of create(): response_format, a dict with one key, \"type\".",
     "The answer's text is completion.choices[0].message.content; json.loads turns it into a dict.",
     code(
@@ -138,7 +138,7 @@ def _(ask_json):
     return "JSON mode, and one json.loads: the order is a dict your program can use."
 
 
-# ---- 11.2 --------------------------------------------------------------------------------------------------------
+# ---- 12.2 --------------------------------------------------------------------------------------------------------
 
 def _typed_advice(exc: Exception) -> str | None:
     said = _common_advice(exc)
@@ -156,7 +156,7 @@ def _blank_condition(function: Callable[..., Any]) -> bool:
     """Whether the `if ...:` blank is still in the exercise (the cell as last run, or else the function's source)."""
     import inspect
 
-    source = learner.exercise_cell("11.2")
+    source = learner.exercise_cell("12.2")
     if source is None:
         try:
             source = inspect.getsource(function)
@@ -165,7 +165,7 @@ def _blank_condition(function: Callable[..., Any]) -> bool:
     return any(line.strip().startswith("if ...") for line in source.splitlines())
 
 
-@exercise("11.2", hints=[
+@exercise("12.2", hints=[
     "The reason an answer stopped is choice.finish_reason: \"stop\" when the model finished, \"length\" at the limit.",
     "Raise when choice.finish_reason == \"length\"; otherwise validate the text with order_class, here "
     "Order.model_validate_json(...).",
@@ -240,7 +240,7 @@ def _(typed_order, order_class, cut_off):
                    f"returned {cut!r} instead of raising CutOff.")
 
 
-# ---- 11.3 --------------------------------------------------------------------------------------------------------
+# ---- 12.3 --------------------------------------------------------------------------------------------------------
 
 def _prefilled_advice(exc: Exception) -> str | None:
     message = server_message(exc) or ""
@@ -259,7 +259,7 @@ def _prefilled_advice(exc: Exception) -> str | None:
     return None
 
 
-@exercise("11.3", hints=[
+@exercise("12.3", hints=[
     "The start of Kimi's answer is a message like the others, last in the list, with the role \"assistant\".",
     "Its content is the text the answer starts with, \"{\", and it carries \"partial\": True.",
     code(

@@ -1,4 +1,4 @@
-"""Lesson 11 (answers your code can parse): an order pulled out of a Chinese paragraph, asked for in words, in JSON
+"""Lesson 12 (answers your code can parse): an order pulled out of a Chinese paragraph, asked for in words, in JSON
 mode, with a JSON Schema through the SDK's parse(), cut off by max_completion_tokens, and started by partial mode.
 
 The evidence each kind of answer follows:
@@ -104,52 +104,52 @@ PARSE_FORMAT = type_to_response_format_param(Order)
 
 RECORDINGS = [
     # §1: asked for JSON in words only: prose around a fenced block, as Kimi's JSON-mode guide warns.
-    chat("l11-in-words", {"model": MODEL, "messages": MESSAGES},
+    chat("l12-in-words", {"model": MODEL, "messages": MESSAGES},
          "好的，这是从这段话里提取出的订单信息：\n\n```json\n" + ORDER_JSON + "\n```\n\n"
          "颜色要求（银色优先，其次黑色）不在要求的字段里，所以没有写进去。",
          reasoning=THINK, source=_source(JSON_MODE_DOCS, "Without response_format the reply wraps the JSON in "
                                                          "prose and a code block, as the JSON-mode guide shows.")),
-    # §2 and exercises 11.1, 11.2: JSON mode with a prompt that names the fields.
-    _json_mode("l11-json-mode", {"model": MODEL, "messages": MESSAGES, "response_format": JSON_MODE}, ORDER_JSON,
+    # §2 and exercises 12.1, 12.2: JSON mode with a prompt that names the fields.
+    _json_mode("l12-json-mode", {"model": MODEL, "messages": MESSAGES, "response_format": JSON_MODE}, ORDER_JSON,
                THINK, "JSON mode: one JSON object with the fields the prompt names, nothing around it."),
     # §2: JSON mode with a prompt that names no fields: valid JSON, keys of the model's choosing.
-    _json_mode("l11-json-mode-vague",
+    _json_mode("l12-json-mode-vague",
                {"model": MODEL, "messages": [{"role": "user", "content": VAGUE_PROMPT}], "response_format": JSON_MODE},
                '{"下单人": "李雷", "收货地址": "杭州办公室", "商品": "SmartHome Mini 智能音箱", "数量": 3, '
                '"单价": "998元", "送达要求": "9月18日之前", "颜色": "银色（没有则黑色）"}',
                "用户要提取订单信息，但没说要哪些字段。我按内容自己列：下单人、收货地址、商品、数量、单价、送达要求、颜色。",
                "The prompt names no fields: the model picks its own keys (the guide asks the prompt to name them)."),
     # §2: a real answer of kimi-k3: JSON mode without JSON in the prompt, and too few tokens for its thinking.
-    captured("l11-real-json-mode-no-room", "real_200_response_format_json_object_kimi_k3"),
+    captured("l12-real-json-mode-no-room", "real_200_response_format_json_object_kimi_k3"),
     # §3 and §4: the second paragraph; the first answer keeps the unit in the price, the retry with the error fixes it.
-    _json_mode("l11-second-paragraph", {"model": MODEL, "messages": MESSAGES_2, "response_format": JSON_MODE},
+    _json_mode("l12-second-paragraph", {"model": MODEL, "messages": MESSAGES_2, "response_format": JSON_MODE},
                BAD_JSON_2, THINK_2, "Valid JSON that breaks the record: the price keeps its unit, as a string."),
-    _json_mode("l11-second-paragraph-retry",
+    _json_mode("l12-second-paragraph-retry",
                {"model": MODEL, "response_format": JSON_MODE, "messages": MESSAGES_2 + [
                    {"role": "assistant", "content": BAD_JSON_2},
                    {"role": "user", "content": RETRY_TEMPLATE.format(problems=PRICE_PROBLEM)}]},
                GOOD_JSON_2, "用户指出 unit_price 必须是数字。把 \"1,280元\" 改成 1280，其他字段不变，只输出 JSON。",
                "The retry sends the first answer back with the validation error; the model corrects the field."),
     # §5: the SDK's parse() with the Order model: a strict JSON Schema on the wire.
-    _json_mode("l11-parse", {"model": MODEL, "messages": MESSAGES, "response_format": PARSE_FORMAT, "stream": False}, ORDER_JSON, THINK,
+    _json_mode("l12-parse", {"model": MODEL, "messages": MESSAGES, "response_format": PARSE_FORMAT, "stream": False}, ORDER_JSON, THINK,
                "No raw exchange with a JSON Schema was found: third parties report kimi-k2.6 honours one (vercel/ai "
                "PR #16436, BerriAI/litellm PR #29683); the answer is written like the JSON-mode one.",
                basis="https://platform.kimi.ai/docs/api/chat (response_format json_schema)"),
-    # §6 and exercise 11.2: JSON mode with too small a max_completion_tokens: cut inside a key.
-    _json_mode("l11-cut", {"model": MODEL, "messages": MESSAGES, "response_format": JSON_MODE,
+    # §6 and exercise 12.2: JSON mode with too small a max_completion_tokens: cut inside a key.
+    _json_mode("l12-cut", {"model": MODEL, "messages": MESSAGES, "response_format": JSON_MODE,
                            "max_completion_tokens": CUT_AT},
                CUT_JSON, THINK_CUT, "Cut at max_completion_tokens: thinking and answer share the limit, as the captures "
                                 "show; finish_reason is \"length\" and the JSON stops mid-key.",
                finish_reason="length", completion_tokens=CUT_AT),
-    _json_mode("l11-parse-cut", {"model": MODEL, "messages": MESSAGES, "response_format": PARSE_FORMAT,
+    _json_mode("l12-parse-cut", {"model": MODEL, "messages": MESSAGES, "response_format": PARSE_FORMAT,
                                  "max_completion_tokens": CUT_AT, "stream": False},
                CUT_JSON, THINK_CUT, "The same cut through parse(): the SDK raises LengthFinishReasonError on it.",
                basis="https://platform.kimi.ai/docs/api/chat (response_format json_schema)",
                finish_reason="length", completion_tokens=CUT_AT),
-    # §7 and exercise 11.3: partial mode, the answer started with "{"; then the cut answer of §6 continued.
-    _partial("l11-partial", MESSAGES + [{"role": "assistant", "content": "{", "partial": True}], ORDER_JSON[1:],
+    # §7 and exercise 12.3: partial mode, the answer started with "{"; then the cut answer of §6 continued.
+    _partial("l12-partial", MESSAGES + [{"role": "assistant", "content": "{", "partial": True}], ORDER_JSON[1:],
              "Partial mode: the reply continues after the prefix \"{\" and does not repeat it."),
-    _partial("l11-partial-continue", MESSAGES + [{"role": "assistant", "content": CUT_JSON, "partial": True}],
+    _partial("l12-partial-continue", MESSAGES + [{"role": "assistant", "content": CUT_JSON, "partial": True}],
              ORDER_JSON[len(CUT_JSON):],
              "Partial mode continuing a cut answer, as Kimi's FAQ suggests for finish_reason \"length\"."),
 ]

@@ -1,6 +1,6 @@
-# Solutions for notebooks/11_json_answers.ipynb: each section replaces the body of its exercise cell.
+# Solutions for notebooks/12_json_answers.ipynb: each section replaces the body of its exercise cell.
 
-# %% Exercise 11.1
+# %% Exercise 12.1
 def ask_json(client, paragraph):
     completion = client.chat.completions.create(
         model=course.model,
@@ -9,7 +9,7 @@ def ask_json(client, paragraph):
     )
     return json.loads(completion.choices[0].message.content)   # the answer's content, as a dict
 
-# %% Exercise 11.2
+# %% Exercise 12.2
 def typed_order(client, paragraph, **limits):
     completion = client.chat.completions.create(
         model=course.model,
@@ -22,7 +22,7 @@ def typed_order(client, paragraph, **limits):
         raise CutOff(f"cut off after {completion.usage.completion_tokens} tokens")
     return Order.model_validate_json(choice.message.content)   # an Order, validated
 
-# %% Exercise 11.3
+# %% Exercise 12.3
 def prefilled_order(client, paragraph):
     messages = [
         {"role": "system", "content": EXTRACT_PROMPT},
