@@ -1,4 +1,4 @@
-"""Hand-written answers that call tools (lesson 10), in the shape of helpers.authoring's answers.
+"""Hand-written answers that call tools (lesson 11), in the shape of helpers.authoring's answers.
 
 No real Kimi answer carrying tool_calls was found (tests/captures/ has none; the probe log's tool exchanges are a 400
 and an accepted tool_choice without tools). What such an answer holds follows the documentation

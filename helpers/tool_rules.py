@@ -1,4 +1,4 @@
-"""The checks Kimi makes on a request's tools, tool_choice and tool messages (lesson 10), before it runs the model.
+"""The checks Kimi makes on a request's tools, tool_choice and tool messages (lesson 11), before it runs the model.
 
 Each rule says where it comes from. Seen live (the message is the real one):
 - a tool whose `type` is missing or unknown: "Invalid request: unknown tool type: , currently only function and plugin

@@ -1042,10 +1042,10 @@ def test_12_3_the_partial_message_not_last(nb12):
     not_yet(nb12.try_answer("12.3", body), "must be the last one")
 
 
-# ---- 10 -------------------------------------------------------------------------------------------------------------
+# ---- 11 -------------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def nb10():
-    return LearnerNotebook("10_tool_calls")
+def nb11():
+    return LearnerNotebook("11_tool_calls")
 
 
 TOOL_MESSAGE = ("def tool_message(tool_call, result):\n"
@@ -1054,12 +1054,12 @@ TOOL_MESSAGE = ("def tool_message(tool_call, result):\n"
 RIGHT = {"role": "\"tool\"", "call_id": "tool_call.id", "content": "json.dumps(result)"}
 
 
-def test_10_1_the_solution_passes(nb10):
-    passes(nb10.try_answer("10.1"))
+def test_11_1_the_solution_passes(nb11):
+    passes(nb11.try_answer("11.1"))
 
 
-def test_10_1_the_blanks_are_not_yet(nb10):
-    not_yet(nb10.try_answer("10.1", TOOL_MESSAGE.format(role="...", call_id="...", content="...")), "Replace every ...")
+def test_11_1_the_blanks_are_not_yet(nb11):
+    not_yet(nb11.try_answer("11.1", TOOL_MESSAGE.format(role="...", call_id="...", content="...")), "Replace every ...")
 
 
 @pytest.mark.parametrize("change, part", [
@@ -1071,20 +1071,20 @@ def test_10_1_the_blanks_are_not_yet(nb10):
     ({"role": "\"user\""}, "the role \"tool\""),
     ({"role": "\"function\""}, "the role \"tool\""),
 ])
-def test_10_1_likely_mistakes(nb10, change, part):
-    not_yet(nb10.try_answer("10.1", TOOL_MESSAGE.format(**{**RIGHT, **change})), part)
+def test_11_1_likely_mistakes(nb11, change, part):
+    not_yet(nb11.try_answer("11.1", TOOL_MESSAGE.format(**{**RIGHT, **change})), part)
 
 
-def test_10_1_id_instead_of_tool_call_id(nb10):
+def test_11_1_id_instead_of_tool_call_id(nb11):
     answer = ("def tool_message(tool_call, result):\n"
               "    return {\"role\": \"tool\", \"id\": tool_call.id, \"content\": json.dumps(result)}\n")
-    not_yet(nb10.try_answer("10.1", answer), "the key is tool_call_id, not id")
+    not_yet(nb11.try_answer("11.1", answer), "the key is tool_call_id, not id")
 
 
-def test_10_1_the_answer_went_over_the_wire(nb10):
+def test_11_1_the_answer_went_over_the_wire(nb11):
     from helpers import last_request
 
-    passes(nb10.try_answer("10.1"))
+    passes(nb11.try_answer("11.1"))
     sent = last_request()["body"]["messages"]
     assert sent[-1]["role"] == "tool" and sent[-1]["tool_call_id"] == "functions.convert_units:0"
 
@@ -1098,8 +1098,8 @@ TOOL_LOOP = ("    for tool_call in reply[\"tool_calls\"]:\n"
              "                          \"name\": tool_call[\"function\"][\"name\"], \"content\": run(tool_call)})\n")
 
 
-def test_10_2_the_solution_passes(nb10):
-    passes(nb10.try_answer("10.2"))
+def test_11_2_the_solution_passes(nb11):
+    passes(nb11.try_answer("11.2"))
 
 
 @pytest.mark.parametrize("answer, part", [
@@ -1117,14 +1117,14 @@ def test_10_2_the_solution_passes(nb10):
     ("    following.append(reply)\n" + TOOL_LOOP.replace("tool_call[\"id\"]", "reply[\"tool_calls\"][0][\"id\"]"),
      "use each call's own id"),
 ])
-def test_10_2_likely_mistakes(nb10, answer, part):
-    not_yet(nb10.try_answer("10.2", NEXT.format(body=answer)), part)
+def test_11_2_likely_mistakes(nb11, answer, part):
+    not_yet(nb11.try_answer("11.2", NEXT.format(body=answer)), part)
 
 
-def test_10_2_reasoning_kept_by_hand_passes(nb10):
+def test_11_2_reasoning_kept_by_hand_passes(nb11):
     by_hand = ("    following.append({\"role\": \"assistant\", \"content\": reply[\"content\"], "
                "\"reasoning_content\": reply[\"reasoning_content\"], \"tool_calls\": reply[\"tool_calls\"]})\n")
-    passes(nb10.try_answer("10.2", NEXT.format(body=by_hand + TOOL_LOOP)))
+    passes(nb11.try_answer("11.2", NEXT.format(body=by_hand + TOOL_LOOP)))
 
 
 COLLECT = ("def collect_tool_calls(stream):\n"
@@ -1138,8 +1138,8 @@ START = ("            if delta.index not in calls:\n"
          "                                      \"function\": {\"name\": delta.function.name, \"arguments\": \"\"}}\n")
 
 
-def test_10_3_the_solution_passes(nb10):
-    passes(nb10.try_answer("10.3"))
+def test_11_3_the_solution_passes(nb11):
+    passes(nb11.try_answer("11.3"))
 
 
 @pytest.mark.parametrize("answer, part", [
@@ -1155,5 +1155,5 @@ def test_10_3_the_solution_passes(nb10):
     (START.replace("delta.index", "0") + "            calls[0][\"function\"][\"arguments\"] += delta.function.arguments\n",
      "Keep one call per delta.index"),
 ])
-def test_10_3_likely_mistakes(nb10, answer, part):
-    not_yet(nb10.try_answer("10.3", COLLECT.format(body=answer)), part)
+def test_11_3_likely_mistakes(nb11, answer, part):
+    not_yet(nb11.try_answer("11.3", COLLECT.format(body=answer)), part)

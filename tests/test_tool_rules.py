@@ -3,7 +3,7 @@
 The real messages come from the probe log and from users' reports of the live service (named in tool_rules.py);
 the rest follow the documentation. A refused request gets Kimi's error shape; an accepted one is answered from a
 recording, or misses one (recording_not_found_error) — never a traceback. The multi-step conversations and the
-streamed tool calls of lesson 10 are replayed with the real openai SDK.
+streamed tool calls of lesson 11 are replayed with the real openai SDK.
 """
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from helpers.recordings import RecordingIndex
 from helpers.settings import DEFAULT_MODEL, RECORDINGS_DIR, REPLAY_API_KEY
 
 INDEX = RecordingIndex.load(RECORDINGS_DIR)
-L10 = source("lesson10")
-TOOLS = L10.TOOLS
-QUESTION = [{"role": "user", "content": L10.MILES}]
+L11 = source("lesson11")
+TOOLS = L11.TOOLS
+QUESTION = [{"role": "user", "content": L11.MILES}]
 THINKING_OFF = {"thinking": {"type": "disabled"}}
 NAMED = {"type": "function", "function": {"name": "convert_units"}}
 
@@ -69,7 +69,7 @@ def test_kimi_k3_accepts_required_but_not_a_named_function():
 
 def test_with_thinking_off_a_forced_choice_is_answered():
     reply = ask(body(tool_choice=NAMED, **THINKING_OFF))
-    assert reply.status == 200 and reply.recording == "l10-miles-forced-no-thinking"
+    assert reply.status == 200 and reply.recording == "l11-miles-forced-no-thinking"
     accepted(body(tool_choice="required", **THINKING_OFF))
 
 
@@ -95,8 +95,8 @@ def test_a_tool_without_type_gets_the_captured_400():
 
 
 def test_the_builtin_web_search_is_accepted_and_other_builtins_are_not():
-    reply = ask(body(tools=L10.WEB_SEARCH, messages=[{"role": "user", "content": L10.SEARCH}]))
-    assert reply.status == 200 and reply.recording == "l10-web-search-call"
+    reply = ask(body(tools=L11.WEB_SEARCH, messages=[{"role": "user", "content": L11.SEARCH}]))
+    assert reply.status == 200 and reply.recording == "l11-web-search-call"
     assert "unknown builtin_function" in refused(body(tools=[{"type": "builtin_function",
                                                               "function": {"name": "$code_runner"}}]))
 
@@ -117,19 +117,19 @@ def test_a_function_declared_twice_is_refused():
 
 
 # ---- tool messages and reasoning_content -----------------------------------------------------------------------------
-def follow_up(name="l10-miles-answer"):
+def follow_up(name="l11-miles-answer"):
     return copy.deepcopy(recorded(name).request["body"])
 
 
 def test_the_recorded_follow_up_is_answered():
-    assert ask(follow_up()).recording == "l10-miles-answer"
+    assert ask(follow_up()).recording == "l11-miles-answer"
 
 
 def test_dropping_reasoning_content_with_tool_calls_gets_the_real_400_naming_the_index():
     sent = follow_up()
     del sent["messages"][1]["reasoning_content"]
     assert refused(sent) == "thinking is enabled but reasoning_content is missing in assistant tool call message at index 1"
-    later = follow_up("l10-lhasa-answer")
+    later = follow_up("l11-lhasa-answer")
     del later["messages"][3]["reasoning_content"]
     assert refused(later).endswith("at index 3")
 
@@ -174,7 +174,7 @@ def client(server):
 
 def test_a_two_round_conversation_replays_with_the_sdk(server):
     sdk = client(server)
-    messages = [{"role": "user", "content": L10.LHASA}]
+    messages = [{"role": "user", "content": L11.LHASA}]
     finishes = []
     for _ in range(3):
         choice = sdk.chat.completions.create(model=DEFAULT_MODEL, messages=messages, tools=TOOLS).choices[0]
@@ -184,7 +184,7 @@ def test_a_two_round_conversation_replays_with_the_sdk(server):
         messages.append(choice.message)  # the SDK's object: sent back with its reasoning_content
         for call in choice.message.tool_calls:
             arguments = json.loads(call.function.arguments)
-            result = L10.city(arguments["city"]) if call.function.name == "lookup_city" else L10.convert(**arguments)
+            result = L11.city(arguments["city"]) if call.function.name == "lookup_city" else L11.convert(**arguments)
             messages.append({"role": "tool", "tool_call_id": call.id, "name": call.function.name,
                              "content": json.dumps(result)})
     assert finishes == ["tool_calls", "tool_calls", "stop"]
@@ -194,7 +194,7 @@ def test_a_two_round_conversation_replays_with_the_sdk(server):
 
 
 def test_streamed_tool_calls_arrive_by_index_and_join_to_the_whole_calls(server):
-    stream = client(server).chat.completions.create(model=DEFAULT_MODEL, messages=[{"role": "user", "content": L10.HIGHER}],
+    stream = client(server).chat.completions.create(model=DEFAULT_MODEL, messages=[{"role": "user", "content": L11.HIGHER}],
                                                     tools=TOOLS, stream=True)
     calls: dict[int, dict] = {}
     firsts, finish = [], None

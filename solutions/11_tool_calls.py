@@ -1,7 +1,7 @@
-# Solutions to the exercises of notebooks/10_tool_calls.ipynb.
+# Solutions to the exercises of notebooks/11_tool_calls.ipynb.
 # Each section holds the code that replaces the exercise cell's body (everything after its first line).
 
-# %% Exercise 10.1
+# %% Exercise 11.1
 def tool_message(tool_call, result):
     return {
         "role": "tool",
@@ -10,7 +10,7 @@ def tool_message(tool_call, result):
         "content": json.dumps(result),
     }
 
-# %% Exercise 10.2
+# %% Exercise 11.2
 def next_messages(messages, reply, run):
     following = list(messages)
     following.append(reply)
@@ -19,7 +19,7 @@ def next_messages(messages, reply, run):
                           "content": run(tool_call)})
     return following
 
-# %% Exercise 10.3
+# %% Exercise 11.3
 def collect_tool_calls(stream):
     calls = {}
     for chunk in stream:

@@ -1,7 +1,7 @@
-"""Checkers for notebooks/10_tool_calls.ipynb.
+"""Checkers for notebooks/11_tool_calls.ipynb.
 
 Each one drives the learner's function through a real exchange with the local server (the questions are recorded
-in recordings/handwritten/lesson10.py), then reads what went over the wire (the server's request log): the tool
+in recordings/handwritten/lesson11.py), then reads what went over the wire (the server's request log): the tool
 result's tool_call_id, the reasoning_content sent back, the calls glued together from a stream. Whatever the
 server refuses comes back as its own message, with what to change.
 """
@@ -68,7 +68,7 @@ def _is_dict(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
-@exercise("10.1", hints=[
+@exercise("11.1", hints=[
     "A tool's result goes back in a message with the role \"tool\", tied to the call it answers by its id.",
     "tool_call.id is the id (tool_call.function.name is the name); content is text: json.dumps(result).",
     code(
@@ -145,7 +145,7 @@ def _refusal_advice(said: str) -> str:
     return ""
 
 
-@exercise("10.2", hints=[
+@exercise("11.2", hints=[
     "The model must see its own reply (with its tool calls) before their results: append reply, as it is.",
     "Then, for each call in reply[\"tool_calls\"], a message {\"role\": \"tool\", \"tool_call_id\": ..., "
     "\"name\": ..., \"content\": run(tool_call)}.",
@@ -228,7 +228,7 @@ class _Watched:
         return [whole[i] for i in sorted(whole)]
 
 
-@exercise("10.3", hints=[
+@exercise("11.3", hints=[
     "A delta whose index is new starts a call (it carries the id and the name); every delta then adds its piece "
     "of the arguments to the call with its index.",
     "if delta.index not in calls: calls[delta.index] = {...with delta.id and delta.function.name, arguments \"\"}; "
