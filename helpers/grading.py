@@ -181,7 +181,7 @@ def bound_names(source: str) -> set[str]:
     return names - used_names(source)  # `x = x + 1` needs the earlier x
 
 
-# Cells whose effect is not a name but the process or the disk: files written (lesson 09's %%writefile cells), the
+# Cells whose effect is not a name but the process or the disk: files written (the capstone's %%writefile cells), the
 # import path, the environment, the working directory. They run whenever they come before an exercise.
 GLOBAL_EFFECT = re.compile(r"^\s*%%|^\s*%(?:cd|env|run|load_ext)\b|\bsys\.path\b|\bos\.environ\b|\bos\.chdir\b|"
                            r"\.write_(?:text|bytes)\(|\bopen\([^)]*[\"'][wax]b?\+?[\"']|\.mkdir\(|\bshutil\.",

@@ -51,7 +51,7 @@ def use_test_environment() -> None:
     """Set this process's environment to the one notebooks are tested in: replay mode, no key, the
     default model, the test pace. Kernels started afterwards inherit it, and start() in them runs a
     replay server. Every variable the course reads is set here, so a maintainer's .env changes nothing.
-    PYTEST_ADDOPTS goes too (this run has read it already): the pytest that lesson 09 runs in a `!` shell
+    PYTEST_ADDOPTS goes too (this run has read it already): the pytest that lesson 10 runs in a `!` shell
     must print the same whatever options a maintainer gave the suite."""
     for name in ("MOONSHOT_API_KEY", "KIMI_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "KIMI_RECORDINGS_DIR",
                  "KIMI_RECORD_OVERWRITE", "PYTEST_ADDOPTS"):

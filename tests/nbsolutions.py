@@ -134,5 +134,37 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """Before nbval starts a notebook's kernel (its first cell's setup), set the pace the kernel inherits."""
     notebook = item.parent
     if notebook is not None and notebook.__class__.__name__ == "IPyNbFile" and notebook.kernel is None:
+        _take_workspace(item)
         os.environ["KIMI_REPLAY_PACE"] = pace_for_tests(notebook.path)
 
+
+
+
+# Lessons whose notebooks write the same files (workspace/kimi_client/): under xdist, two workers could run them at
+# once, and one would clear the package while the other is using it. A lock on the workspace makes the second wait.
+SHARED_WORKSPACE = ("09", "10")
+_held: dict[str, Any] = {}
+
+
+def _shares_the_workspace(item: pytest.Item) -> bool:
+    notebook = item.parent
+    return (notebook is not None and notebook.__class__.__name__ == "IPyNbFile"
+            and notebook.path.name[:2] in SHARED_WORKSPACE and notebook.path.parent.name == "notebooks")
+
+
+def _take_workspace(item: pytest.Item) -> None:
+    """Before the first cell of lesson 09 or 10: wait until no other worker is running either, then hold the lock."""
+    import fcntl
+
+    if item.parent in _held or not _shares_the_workspace(item):
+        return
+    lock_file = (item.parent.path.parent / "workspace" / ".capstone.lock").open("w")
+    fcntl.flock(lock_file, fcntl.LOCK_EX)
+    _held[item.parent] = lock_file
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """After the notebook's last item (its last solution): let the other lesson's notebook run."""
+    if item.parent in _held and (nextitem is None or nextitem.parent is not item.parent):
+        _held.pop(item.parent).close()  # closing the file releases the lock

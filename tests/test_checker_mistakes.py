@@ -1157,3 +1157,110 @@ def test_11_3_the_solution_passes(nb11):
 ])
 def test_11_3_likely_mistakes(nb11, answer, part):
     not_yet(nb11.try_answer("11.3", COLLECT.format(body=answer)), part)
+
+
+# ---- 09 -------------------------------------------------------------------------------------------------------------
+# The capstone writes its package into workspace/ under the current folder: a folder of this module's own, and no
+# kimi_client imported from it left behind for later tests.
+
+@pytest.fixture(scope="module")
+def nb09(tmp_path_factory):
+    import os
+    import sys
+
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("capstone"))
+    yield LearnerNotebook("09_write_your_client")
+    os.chdir(here)
+    for name in [m for m in sys.modules if m == "kimi_client" or m.startswith("kimi_client.")]:
+        del sys.modules[name]
+
+
+def solution_of(ex: str) -> str:
+    from helpers.checks import get
+
+    return str(get(ex).hints[-1])
+
+
+def changed(ex: str, old: str | list[str], new: str | list[str]) -> str:
+    """The solution of `ex` with a line (or a few) changed: the mistake."""
+    solution = solution_of(ex)
+    for before, after in zip([old] if isinstance(old, str) else old, [new] if isinstance(new, str) else new):
+        assert before in solution, before
+        solution = solution.replace(before, after)
+    return solution
+
+
+KIND = 'kind = BY_TYPE.get(info.get("type")) or BY_STATUS.get(status)'
+FALLBACK = "kind = ServerError if status and status >= 500 else KimiError"
+WAIT = "retry_after=retry_after_seconds(message, headers)"
+
+
+def test_09_1_the_solution_passes(nb09):
+    passes(nb09.try_answer("09.1"))
+
+
+@pytest.mark.parametrize("old, new, says", [
+    (KIND, 'kind = BY_STATUS.get(status) or BY_TYPE.get(info.get("type"))', "the status was looked at first"),
+    (FALLBACK, "pass", "kind was still None"),
+    (FALLBACK, "kind = ServerError", "Only a status of 500 or more is Kimi's trouble"),
+    (FALLBACK, "kind = KimiError", "plain KimiError, which is never retried"),
+    (WAIT, "retry_after=None", "retry_after_seconds(message, headers) reads both"),
+    (WAIT, "retry_after=retry_after_seconds(message)", "its Retry-After header"),
+    ('message = info.get("message") or f"HTTP {status} without an error message"', 'message = "error"',
+     "Kimi's message was lost"),
+], ids=["status-first", "no-fallback", "everything-a-server-error", "5xx-not-retried", "no-wait", "no-headers",
+        "message-lost"])
+def test_09_1_likely_mistakes(nb09, old, new, says):
+    not_yet(nb09.try_answer("09.1", changed("09.1", old, new)), says)
+
+
+def test_09_2_the_solution_passes(nb09):
+    passes(nb09.try_answer("09.2"))
+
+
+SHOULD = "if not error.retryable or attempt >= self.max_attempts:"
+WILLING = "return error.retry_after is None or error.retry_after <= self.max_delay"
+BACKOFF = "wait = min(self.base_delay * 2 ** (attempt - 1), self.max_delay)"
+
+
+@pytest.mark.parametrize("old, new, says", [
+    (SHOULD, "if not error.retryable or attempt > self.max_attempts:", "there are no attempts left"),
+    (SHOULD, "if attempt >= self.max_attempts:", "said yes to a used-up balance"),
+    (WILLING, "return True", "more than max_delay (60)"),
+    (BACKOFF, "wait = min(self.base_delay * 2 ** attempt, self.max_delay)", "a doubling too many"),
+    ("wait = error.retry_after ", "wait = self.base_delay ", "Kimi asked for 3 seconds"),
+    (BACKOFF, "wait = self.base_delay * 2 ** (attempt - 1)", "never more than max_delay"),
+], ids=["off-by-one", "retries-anything", "waits-any-time", "first-wait-doubled", "ignores-kimis-wait", "no-cap"])
+def test_09_2_likely_mistakes(nb09, old, new, says):
+    not_yet(nb09.try_answer("09.2", changed("09.2", old, new)), says)
+
+
+def test_09_3_the_solution_passes(nb09):
+    passes(nb09.try_answer("09.3"))
+
+
+@pytest.mark.parametrize("old, new, says", [
+    ('    raise broken("the stream ended without [DONE]")', "    return", "passed as a whole answer"),
+    ('partial="".join(received)', 'partial=""', ".partial should hold the text that had arrived"),
+    ("                        yield piece\n", "", "it should hand on the pieces as they arrive"),
+    (["                        yield piece\n", '                if event == "[DONE]":\n'],
+     ["", '                if event == "[DONE]":\n                    yield from received   # all at the end\n'],
+     "held the pieces back until the stream had ended"),
+    ("        except requests.RequestException as exc:\n"
+     '            raise broken(f"the connection dropped mid-stream ({exc.__class__.__name__})") from None\n',
+     "        except ZeroDivisionError:\n            raise\n", "raise StreamBroken, so the caller has one exception"),
+], ids=["silent-end-passes", "partial-lost", "no-yield", "pieces-held-back", "dropped-connection-not-wrapped"])
+def test_09_3_likely_mistakes(nb09, old, new, says):
+    not_yet(nb09.try_answer("09.3", changed("09.3", old, new)), says)
+
+
+def test_09_blanks_get_not_yet(nb09):
+    import nbformat
+
+    from helpers.settings import REPO_ROOT
+
+    lesson = nbformat.read(REPO_ROOT / "notebooks" / "09_write_your_client.ipynb", as_version=4)
+    for ex in ("09.1", "09.2", "09.3"):
+        blank = next(c.source for c in lesson.cells if c.source.startswith(f"# Exercise {ex}"))
+        not_yet(nb09.try_answer(ex, blank.split("\n", 1)[1]), "Replace every ... with your answer first")

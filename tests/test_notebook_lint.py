@@ -15,7 +15,6 @@ MODEL_ID_PATTERN = re.compile(r"\b(kimi-k\d[\w.-]*|kimi-latest|kimi-thinking[\w-
 LINK_PATTERN = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 FENCED_CODE = re.compile(r"^ *(```|~~~).*?^ *\1", re.MULTILINE | re.DOTALL)
 CODE_SPAN = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)", re.DOTALL)
-TEMPORARY_GAP = 10  # the one lesson number allowed to be missing, until lesson 09's split adds 10 (see below)
 TEXT_SUFFIXES = {".py", ".ipynb", ".json", ".md", ".txt", ".yml", ".yaml", ".cfg", ".toml", ".example", ""}
 
 
@@ -23,10 +22,6 @@ def test_the_course_has_its_notebooks():
     names = [p.name for p in NOTEBOOKS]
     assert len(names) >= 6, names
     numbers = [int(n[:2]) for n in names]
-    # TEMPORARY: number 10 is kept free while lesson 09 (the capstone client) is split into 09 and 10; tool calls
-    # and JSON answers have moved on to 11 and 12. Delete this allowance (and TEMPORARY_GAP) once 10_*.ipynb exists.
-    if TEMPORARY_GAP not in numbers:
-        numbers = [n - (n > TEMPORARY_GAP) for n in numbers]
     assert numbers == list(range(len(numbers))), f"notebooks should be numbered 00, 01, ... without gaps: {names}"
 
 

@@ -380,7 +380,7 @@ def test_the_test_environment_leaves_out_a_maintainers_settings_and_pytest_optio
     monkeypatch.setenv("KIMI_MODE", "live")
     monkeypatch.setenv("MOONSHOT_API_KEY", KEY)
     use_test_environment()
-    # what lesson 09's inner pytest and every notebook kernel inherit
+    # what lesson 10's inner pytest and every notebook kernel inherit
     assert "PYTEST_ADDOPTS" not in os.environ and "MOONSHOT_API_KEY" not in os.environ
     assert os.environ["KIMI_MODE"] == "replay" and os.environ["KIMI_MODEL"] == DEFAULT_MODEL
 

@@ -1,4 +1,4 @@
-"""Lesson 09 (capstone): the client's questions about the Baidu Index, and the keyword labels.
+"""Lessons 09 and 10 (the capstone): the client's questions about the Baidu Index, and the keyword labels.
 
 Every request is what kimi_client sends: the course's model and the messages, nothing else (plus
 `"stream": true` for a stream). The streamed and the whole answer to the same question carry the same

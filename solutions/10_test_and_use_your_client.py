@@ -1,19 +1,19 @@
-# Solutions for notebooks/09_capstone_client.ipynb: each section replaces the body of its exercise cell.
+# Solutions for notebooks/10_test_and_use_your_client.ipynb: each section replaces the body of its exercise cell.
 
-# %% Exercise 09.1
+# %% Exercise 10.1
 def check_server_error_is_retried(make_client):
     client = make_client(fault_base_url("server_error", times=1))   # which fault, and how many requests it fails
     reply = client.chat(BAIDU_QUESTION)
     assert reply.attempts == 2                                      # how many requests that took
 
-# %% Exercise 09.2
+# %% Exercise 10.2
 def keep_recent(messages, max_turns):
     system = [m for m in messages if m["role"] == "system"]
     exchanges = [m for m in messages if m["role"] != "system"]    # question, answer, question, answer, ...
     keep = min(2 * max_turns, len(exchanges))                     # how many messages of `exchanges` to keep
     return system + exchanges[len(exchanges) - keep:]
 
-# %% Exercise 09.3
+# %% Exercise 10.3
 def label_keywords(keywords, client, results):
     """Label each keyword not yet in results (keyword -> label); return the keywords that failed."""
     failed = []
