@@ -35,15 +35,14 @@ def writefile_target(first_line: str) -> tuple[str, bool] | None:
     return paths[0], append
 
 
-def write_files_of(notebook: str | Path, folder: str | Path = ".") -> list[Path]:
+def write_files_of(notebook: str | Path, folder: str | Path = ".") -> None:
     """Write the files `notebook`'s %%writefile cells write, in order, relative to `folder` (the current folder, as
-    in the notebook); return them. The folders they go in are made if missing."""
+    in the notebook), saying each as IPython does. The folders they go in are made if missing."""
     path = Path(notebook)
     if not path.exists() and (NOTEBOOKS_DIR / path).exists():
         path = NOTEBOOKS_DIR / path  # run from elsewhere (a script, a test): the course's own lesson
     if not path.exists():
         raise FileNotFoundError(f"{path} is not here: run this from the notebooks/ folder, next to {path.name}")
-    written: list[Path] = []
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type != "code":
             continue
@@ -59,5 +58,3 @@ def write_files_of(notebook: str | Path, folder: str | Path = ".") -> list[Path]
         print(("Appending to" if append else "Overwriting" if out.exists() else "Writing"), name)
         with out.open("a" if append else "w", encoding="utf-8") as f:
             f.write(body)
-        written.append(out)
-    return written
