@@ -7,6 +7,7 @@ its check cell again: no NameError is left, and the check passes. Plus 02.3's co
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -56,14 +57,34 @@ def fresh(nb: LearnerNotebook) -> None:
         del sys.modules[name]
 
 
+@pytest.fixture(scope="module")
+def capstone_folders(tmp_path_factory):
+    return {}
+
+
+def left_on_disk(nb: LearnerNotebook, folders: dict, tmp_path_factory) -> Path:
+    """A folder holding what a learner's run of the whole lesson left on disk (the capstone's workspace/), made once
+    per lesson: every code cell before its last exercise, but the `!pytest` run, which writes nothing it needs."""
+    if nb.stem not in folders:
+        folder = folders[nb.stem] = tmp_path_factory.mktemp(nb.stem)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.chdir(folder)
+            last = max(i for i, c in enumerate(nb.nb.cells) if exercise_id(c))
+            for cell in nb.nb.cells[:last]:
+                if cell.cell_type == "code" and not cell.source.startswith("!") and not CHECK_CALL.search(cell.source):
+                    nb.run(cell.source)
+    return folders[nb.stem]
+
+
 @pytest.mark.parametrize("stem,ex", EXERCISES, ids=[ex for _, ex in EXERCISES])
-def test_after_a_restart_the_advice_names_the_cells_to_run(stem, ex, notebooks, capsys, tmp_path, monkeypatch):
+def test_after_a_restart_the_advice_names_the_cells_to_run(stem, ex, notebooks, capsys, monkeypatch,
+                                                            capstone_folders, tmp_path_factory):
     nb = notebooks.setdefault(stem, LearnerNotebook(stem))
     fresh(nb)
     if stem[:2] in ("09", "10"):  # the capstone's package is on disk, in workspace/, as the learner's run left it
-        monkeypatch.chdir(tmp_path)
-        nb.run_upto(ex)
+        folder = left_on_disk(nb, capstone_folders, tmp_path_factory)
         fresh(nb)
+        monkeypatch.chdir(folder)
     index = nb._index(ex)
     exercise_source = nb.nb.cells[index].source
     check_source = nb.check_cell(ex)
