@@ -85,7 +85,7 @@ _CASES = [
         "每个开始时间都由它前面的开始时间推出来：两个限制各给出一个最早时间，请求 k 要等到其中较晚的那个。"),
     say("The RPM: starts[k - 1] + 60 / rpm (request 0 starts at 0). The concurrency: once k >= concurrency, "
         "starts[k - concurrency] + answer_seconds. Take the max of the two.",
-        "RPM 给出 starts[k - 1] + 60 / rpm（请求 0 在 0 时刻开始）。并发给出：一旦 k >= concurrency，"
+        "RPM 限制：starts[k - 1] + 60 / rpm（请求 0 在 0 时刻开始）。并发限制：一旦 k >= concurrency，"
         "就是 starts[k - concurrency] + answer_seconds。两者取 max。"),
     code(
         'def fastest_batch_seconds(n, rpm, concurrency, answer_seconds):',
