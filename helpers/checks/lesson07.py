@@ -197,13 +197,13 @@ def _(request_cost, price):
                 "PRICE 应该还是第 5 节的那张表，包含 cache_hit、cache_miss 和 output。"))
     cases = [
         ((1_000_000, 0), price["cache_miss"], say("a million prompt tokens, none cached",
-                                                  "一百万个输入 token、没有一个命中缓存")),
+                                                  "一百万个输入 token（都没命中缓存）")),
         ((0, 1_000_000), price["output"], say("a million completion tokens", "一百万个输出 token")),
         ((1_000_000, 0, 1_000_000), price["cache_hit"], say("a million prompt tokens, all cached",
-                                                            "一百万个输入 token、全部命中缓存")),
+                                                            "一百万个输入 token（全部命中缓存）")),
         ((2_000, 500, 1_500), (1_500 * price["cache_hit"] + 500 * price["cache_miss"] + 500 * price["output"]) / 1e6,
          say("2,000 prompt tokens (1,500 cached) and 500 completion tokens",
-             "2,000 个输入 token（其中 1,500 个命中缓存）和 500 个输出 token")),
+             "2,000 个输入 token（其中 1,500 个命中缓存）加 500 个输出 token")),
     ]
     results = []
     for args, _expected, _label in cases:
@@ -226,12 +226,12 @@ def _(request_cost, price):
                                                                                      abs_tol=1e-12):
                 require(False, say(f"For {label.en}, request_cost gave {got!r}, the cost rounded; it should be "
                                    f"{expected:g}. Don't round: a cost this small disappears, and many add up.",
-                                   f"{label.zh}时，request_cost 给出的是取整后的 {got!r}，应该是 {expected:g}。"
+                                   f"{label.zh}：request_cost 给出的是取整后的 {got!r}，应该是 {expected:g}。"
                                    "不要取整：这么小的费用一取整就没了，可很多个加起来并不少。"))
             hint = say(" Did you divide by 1_000_000?", "你除以 1_000_000 了吗？") \
                 if math.isclose(got, expected * 1e6, rel_tol=1e-9) else ""
             require(False, say(f"For {label.en}, request_cost gave {got!r} dollars; it should be {expected:g}.",
-                               f"{label.zh}时，request_cost 给出 {got!r} 美元，应该是 {expected:g}。") + hint)
+                               f"{label.zh}：request_cost 算出 {got!r} 美元，应该是 {expected:g}。") + hint)
     return say("A request of 2,000 prompt and 500 completion tokens costs well under a cent; a long conversation is many "
                "of them.",
                "一个 2,000 个输入 token、500 个输出 token 的请求，费用远不到一美分；而一段长对话就是很多个这样的请求。")
