@@ -62,21 +62,21 @@ QUESTION = [{"role": "user", "content": "百度指数是什么？用一句话回
 # The cases' descriptions (`what` below) in Chinese, for the Chinese half of the messages that name them.
 WHAT_ZH = {
     "a wrong key": "错误的 API 密钥",
-    "temperature 0.5": "temperature 为 0.5 的请求",
+    "temperature 0.5": "把 temperature 设为 0.5 的请求",
     "an unknown model": "不存在的模型",
-    "a used-up balance": "余额用完",
+    "a used-up balance": "余额耗尽",
     "a rate limit": "限流",
     "a busy engine": "引擎过载",
-    "trouble at Kimi (500)": "Kimi 那边出错（500）",
+    "trouble at Kimi (500)": "来自 Kimi 的服务器错误（500）",
     "a proxy's HTML page (502)": "代理返回的 HTML 页面（502）",
     "a content filter": "内容过滤",
     "a rate limit that says its wait only in the message": "只在 message 里说明等待时间的限流",
     "a rate limit that says its wait only in Retry-After": "只在 Retry-After 里说明等待时间的限流",
-    "a 429 of a type Kimi may add one day": "Kimi 将来可能新增的某种类型的 429",
+    "a 429 of a type Kimi may add one day": "未来 Kimi 可能新增的某类 429",
     "a 418 nobody expected": "谁都没料到的 418",
     "a rate limit that asks for 3 s": "要求等待 3 秒的限流",
     "a rate limit that asks for 120 s": "要求等待 120 秒的限流",
-    "a 500": "500 错误",
+    "a 500": "一个 500 错误",
     "a good stream": "正常的流式响应",
     "a stream that ends with an error event": "以错误事件结束的流式响应",
     "a stream whose connection drops": "中途断开连接的流式响应",
@@ -170,7 +170,7 @@ def _(error_from_body: Callable[..., Any]):
                                f"对于{_zh(what)}（HTTP {status}），error_from_body(...) 抛出了 {type(exc).__name__}：{exc}"))
         if isinstance(got, BaseException) and not isinstance(got, errors.KimiError):
             require(False, say(f"For {what} yours returned a {type(got).__name__}; return one of the KimiError classes.",
-                               f"对于{_zh(what)}，你的函数返回了一个 {type(got).__name__}；应该返回 KimiError 系列的某个类。"))
+                               f"对于{_zh(what)}，你的函数返回了一个 {type(got).__name__}；应该返回 KimiError 系列中的某个异常。"))
         require(isinstance(got, errors.KimiError),
                 say(f"error_from_body should return the exception (not raise it, not print it); for {what} it returned "
                     f"{got!r}.",
@@ -182,7 +182,7 @@ def _(error_from_body: Callable[..., Any]):
                 require(False, say("A used-up balance (HTTP 429, exceeded_current_quota_error) became RateLimited: the "
                                    "status was looked at first. Three different 429s need three classes: look the type "
                                    "up in BY_TYPE first, and the status only when the type finds nothing.",
-                                   "余额用完（HTTP 429，exceeded_current_quota_error）变成了 RateLimited：你先看了状态码。"
+                                   "余额耗尽（HTTP 429，exceeded_current_quota_error）变成了 RateLimited：你先看了状态码。"
                                    "三种不同的 429 需要三个不同的类：先在 BY_TYPE 里查类型，类型查不到时再看状态码。"))
             if want is errors.KimiError and type(got) is errors.ServerError:
                 require(False, say(f"{what.capitalize()} (HTTP {status}) became a ServerError, which is retryable. Only "
@@ -214,7 +214,7 @@ def _(error_from_body: Callable[..., Any]):
                 else say("its message", "message 里")
             require(False, say(f"For {what} Kimi asked to wait {wait:g} s ({where.en}), but yours has retry_after=None. "
                                "retry_after_seconds(message, headers) reads both.",
-                               f"对于{_zh(what)}，Kimi 要求等待 {wait:g} 秒（写在{where.zh}），但你的 retry_after=None。"
+                               f"对于{_zh(what)}，Kimi 要求等待 {wait:g} 秒（写在 {where.zh}），但你的 retry_after=None。"
                                "retry_after_seconds(message, headers) 两处都会读。"))
         require(got.retry_after == wait,
                 say(f"For {what} the wait should be {wait!r} seconds; yours is {got.retry_after!r}.",
