@@ -163,7 +163,7 @@ def _refusal_advice(said: str) -> Said | str:
     if "reasoning_content is missing" in said:
         return say(" Append reply itself: it holds reasoning_content, which the thinking model must get back with its "
                    "tool calls (section 9).",
-                   "把 reply 本身追加进去：它带着 reasoning_content，思考模型必须连同它的工具调用一起收回这部分内容"
+                   "把 reply 本身追加进去：它带着 reasoning_content，而思考模型必须连同自己的工具调用一起收到这段思考内容"
                    "（第 9 节）。")
     if "tool_call_id" in said:
         return say(" Each tool message's tool_call_id is the id of one of reply's tool calls: tool_call[\"id\"].",
