@@ -139,8 +139,8 @@ def _kimi_host_unreachable(host: str, base: str, local: bool, what: str) -> Said
                    f"本地服务器，所以要写 $KIMI_BASE_URL（{base}），后面再接 /chat/completions。")
     return say(f" Your computer couldn't {what} {host}: that is the network, not your key. (Your key belongs with "
                f"$KIMI_BASE_URL, {base}: write that rather than the host.) ",
-               f"你的电脑无法{_WHAT_ZH[what]} {host}：这是网络的问题，不是你的密钥。（你的密钥要配合 "
-               f"$KIMI_BASE_URL 也就是 {base} 使用：请写它，而不是直接写主机名。）") + _OFFLINE
+               f"你的电脑无法{_WHAT_ZH[what]} {host}：这是网络的问题，不是你的密钥。（你的密钥对应的是 "
+               f"$KIMI_BASE_URL，也就是 {base}：请写它，而不是直接写主机名。）") + _OFFLINE
 
 
 def _failure_advice(trouble: str) -> str:
