@@ -114,7 +114,7 @@ def test_feedback_and_hints_follow_the_language(capsys):
     try:
         with speaking("zh"):
             assert run_check("99.7", answer=3) == (False, '❌ 练习 99.7 — 还没通过：3 不等于 1+1。\n   需要提示？运行 hint("99.7")。')
-            assert run_check("99.7", answer=2) == (True, "✅ 练习 99.7 通过。 对了。")
+            assert run_check("99.7", answer=2) == (True, "✅ 练习 99.7 通过。对了。")
             hint("99.7")
             assert capsys.readouterr().out == "💡 练习 99.7 的提示 1/1：答案是 2。\n"
         assert run_check("99.7", answer=3)[1].startswith("❌ Exercise 99.7 — not yet: 3 is not 1+1.")

@@ -34,7 +34,7 @@ import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from helpers.language import Said, say
+from helpers.language import Said, language, say
 
 Message = str | Said   # what a checker says: a message in both languages (say(en, zh)), or a plain str
 
@@ -154,7 +154,8 @@ def run_check(exercise_id: str, **answers: Any) -> tuple[bool, str]:
         return False, _crashed(exercise_id, exc)
     ex.passed = True
     passed = say(f"{PASS_MARK} Exercise {exercise_id} passed.", f"{PASS_MARK} 练习 {exercise_id} 通过。")
-    return True, f"{passed}" + (f" {message}" if message else "")
+    gap = "" if language() == "zh" else " "   # Chinese sentences follow each other without a space
+    return True, f"{passed}" + (f"{gap}{message}" if message else "")
 
 
 def _not_yet(exercise_id: str, why: object) -> str:
