@@ -29,8 +29,8 @@ _CASES = [
     ("openai", "the async SDK (AsyncOpenAI)", _ASYNC_SDK),
     ("curl", "a newer curl", _A_NEWER_CURL),
 ]
-_IN_CHINESE = {"curl": "curl", "requests": "requests", "the SDK (OpenAI)": "SDK（OpenAI）",
-               "the async SDK (AsyncOpenAI)": "异步 SDK（AsyncOpenAI）", "a newer curl": "新版本的 curl"}
+_IN_CHINESE = {"curl": "curl", "requests": "requests", "the SDK (OpenAI)": "OpenAI SDK",
+               "the async SDK (AsyncOpenAI)": "异步的 AsyncOpenAI SDK", "a newer curl": "新版本的 curl"}
 
 
 def _entry(headers: dict[str, str]) -> dict:
