@@ -1,7 +1,7 @@
 """Messages in both languages, written once where they are used: `say(english, chinese)`; the notebook's folder
 chooses the language. The check framework's own lines are bilingual; `untranslated()` is the lint the checker modules
 (helpers/checks/lessonNN.py) are to pass once their messages are written with say(): a require message, a hint or a
-pass message in English only is named, with its line."""
+pass message in English only is named, with its line. Every checker module passes it."""
 from __future__ import annotations
 
 import ast
@@ -12,6 +12,7 @@ import pytest
 
 from helpers.checks import NotYet, require, run_check, say
 from helpers.language import Said, language, speaking
+from helpers.settings import REPO_ROOT
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -75,6 +76,15 @@ def untranslated(path: Path) -> list[str]:
                     if isinstance(ret, ast.Return) and ret.value is not None:
                         problems += [f"{where(t)}: a pass message in English only" for t in bare_texts(ret.value)]
     return problems
+
+
+CHECKS = sorted((REPO_ROOT / "helpers" / "checks").glob("lesson*.py"))
+
+
+@pytest.mark.parametrize("path", CHECKS, ids=lambda p: p.stem)
+def test_every_checker_speaks_both_languages(path):
+    problems = untranslated(path)
+    assert not problems, "\n".join(problems[:20]) + (f"\n... {len(problems) - 20} more" if len(problems) > 20 else "")
 
 
 def test_the_lint_finds_a_message_in_english_only(tmp_path):
