@@ -34,6 +34,10 @@ import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from helpers.language import Said, language, say
+
+Message = str | Said   # what a checker says: a message in both languages (say(en, zh)), or a plain str
+
 PASS_MARK = "✅"
 NOT_YET_MARK = "❌"
 
@@ -42,7 +46,7 @@ class NotYet(Exception):
     """Raised by a checker: the answer isn't right yet, and the message says what to change."""
 
 
-def require(condition: Any, message: str) -> None:
+def require(condition: Any, message: Message) -> None:
     """Stop the check with `message` unless `condition` holds."""
     if not condition:
         raise NotYet(message)
@@ -88,8 +92,8 @@ def is_blank(value: Any) -> bool:
 @dataclass
 class Exercise:
     id: str
-    checker: Callable[..., str | None]
-    hints: list[str]
+    checker: Callable[..., Any]    # returns the pass message (a Message) or None
+    hints: list[Message]
     hints_shown: int = 0
     passed: bool = field(default=False)
 
@@ -98,9 +102,9 @@ REGISTRY: dict[str, Exercise] = {}
 _loaded = False
 
 
-def exercise(exercise_id: str, hints: list[str]) -> Callable[[Callable[..., str | None]], Callable[..., str | None]]:
+def exercise(exercise_id: str, hints: list[Message]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a checker for an exercise id such as "01.1"."""
-    def register(checker: Callable[..., str | None]) -> Callable[..., str | None]:
+    def register(checker: Callable[..., Any]) -> Callable[..., Any]:
         REGISTRY[exercise_id] = Exercise(exercise_id, checker, list(hints))
         return checker
     return register
@@ -133,27 +137,36 @@ def run_check(exercise_id: str, **answers: Any) -> tuple[bool, str]:
     try:  # the check cell passes the wrong names: say so (a TypeError from the answer itself is not that)
         inspect.signature(ex.checker).bind(**answers)
     except TypeError as exc:
-        return False, f"{NOT_YET_MARK} Exercise {exercise_id} — the check cell was changed: {exc}. Restore it."
+        return False, str(say(f"{NOT_YET_MARK} Exercise {exercise_id} — the check cell was changed: {exc}. Restore it.",
+                              f"{NOT_YET_MARK} 练习 {exercise_id} — 检查单元格被改动了：{exc}。请把它改回原样。"))
     # In a notebook: when the exercise cell raised the last time it ran, the values passed here are left over from
     # an earlier run, or half made: the error is what to fix first, and a pass would mislead.
     stale = learner.stale_answer(exercise_id)
     if stale is not None:
         ex.passed = False
-        return False, f"{NOT_YET_MARK} Exercise {exercise_id} — not yet: {stale}\n   Need a nudge? Run hint(\"{exercise_id}\")."
+        return False, _not_yet(exercise_id, stale)
     try:
         message = ex.checker(**answers)
     except NotYet as exc:
         ex.passed = False
-        return False, f"{NOT_YET_MARK} Exercise {exercise_id} — not yet: {exc}\n   Need a nudge? Run hint(\"{exercise_id}\")."
+        return False, _not_yet(exercise_id, exc)
     except Exception as exc:  # a learner's answer may break in any way: feedback, not a traceback
         return False, _crashed(exercise_id, exc)
     ex.passed = True
-    return True, f"{PASS_MARK} Exercise {exercise_id} passed." + (f" {message}" if message else "")
+    passed = say(f"{PASS_MARK} Exercise {exercise_id} passed.", f"{PASS_MARK} 练习 {exercise_id} 通过。")
+    gap = "" if language() == "zh" else " "   # Chinese sentences follow each other without a space
+    return True, f"{passed}" + (f"{gap}{message}" if message else "")
+
+
+def _not_yet(exercise_id: str, why: object) -> str:
+    """The "not yet" line, then where to get a hint."""
+    return str(say(f"{NOT_YET_MARK} Exercise {exercise_id} — not yet: {why}\n   Need a nudge? Run hint(\"{exercise_id}\").",
+                   f"{NOT_YET_MARK} 练习 {exercise_id} — 还没通过：{why}\n   需要提示？运行 hint(\"{exercise_id}\")。"))
 
 
 def _crashed(exercise_id: str, exc: Exception) -> str:
-    return (f"{NOT_YET_MARK} Exercise {exercise_id} — not yet: checking your answer raised "
-            f"{exc.__class__.__name__}: {exc}\n   Need a nudge? Run hint(\"{exercise_id}\").")
+    return _not_yet(exercise_id, say(f"checking your answer raised {exc.__class__.__name__}: {exc}",
+                                     f"检查你的答案时出现了 {exc.__class__.__name__}：{exc}"))
 
 
 def check(exercise_id: str, **answers: Any) -> None:
@@ -169,20 +182,23 @@ def hint(exercise_id: str) -> None:
         print(exc.args[0])
         return
     if not ex.hints:
-        print(f"No hints for {exercise_id}.")
+        print(say(f"No hints for {exercise_id}.", f"练习 {exercise_id} 没有提示。"))
         return
     n = min(ex.hints_shown, len(ex.hints) - 1)
     ex.hints_shown += 1
     text = ex.hints[n]
     if isinstance(text, Code):
-        print(f"💡 Hint {n + 1} of {len(ex.hints)} for {exercise_id}, the answer: put it under the cell's first line, "
-              f"in place of the rest.\n{text}")
+        print(say(f"💡 Hint {n + 1} of {len(ex.hints)} for {exercise_id}, the answer: put it under the cell's first line, "
+                  f"in place of the rest.\n{text}",
+                  f"💡 练习 {exercise_id} 的提示 {n + 1}/{len(ex.hints)}，也就是答案：把它放在单元格第一行下面，替换其余部分。\n{text}"))
     else:
-        print(f"💡 Hint {n + 1} of {len(ex.hints)} for {exercise_id}: {text}")
+        print(say(f"💡 Hint {n + 1} of {len(ex.hints)} for {exercise_id}: {text}",
+                  f"💡 练习 {exercise_id} 的提示 {n + 1}/{len(ex.hints)}：{text}"))
 
 
 from . import learner  # noqa: E402 — after the framework it uses nothing of
 
 learner.watch()
 
-__all__ = ["check", "hint", "exercise", "require", "is_blank", "code", "Code", "NotYet", "run_check", "REGISTRY"]
+__all__ = ["check", "hint", "exercise", "require", "is_blank", "code", "Code", "NotYet", "run_check", "REGISTRY", "say",
+           "Said", "Message"]
