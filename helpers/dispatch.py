@@ -416,7 +416,7 @@ def miss_error(method: str, path: str, nearest: Nearest | None) -> KimiError:
             name += say(f", with {nearest.recorded_messages} messages ({nearest.sent_messages or 'none'} sent here)",
                         f"，它有 {nearest.recorded_messages} 条消息（这里发送了 {nearest.sent_messages or 0} 条）")
         detail = say(f"the nearest recording is {name.en}, which differs in {fields.en}: {shown.en}.",
-                     f"最接近的录制文件是 {name.zh}，有 {fields.zh}不同：{shown.zh}。")
+                     f"最接近的录制文件是 {name.zh}，两者有 {fields.zh}不同：{shown.zh}。")
         advice = LEARNER_ADVICE
     message = say(f"[local replay server] No recording matches this request: {detail.en} {advice.en} "
                   f"{MAINTAINER_ADVICE.en}",
