@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import faults as fault_mod
+from .language import say
 from .limits import RateLimiter, parse_limits_spec
 from .recordings import Nearest, Recording, RecordingIndex, canonical_json
 from .redact import redact_text
@@ -374,41 +375,53 @@ class _GatewayNotFound(Exception):
 
 
 MISS_SHOWN = 3  # differences a miss message spells out; the rest are counted
-LEARNER_ADVICE = ("To get an answer, undo that change, or switch to live mode to try your own text (your "
-                  "MOONSHOT_API_KEY in .env, then restart the kernel: lesson 00).")
-MAINTAINER_ADVICE = "Course maintainers: `make record`, with a key, records the course's requests anew."
+LEARNER_ADVICE = say("To get an answer, undo that change, or switch to live mode to try your own text (your "
+                     "MOONSHOT_API_KEY in .env, then restart the kernel: lesson 00).",
+                     "要得到回答，就撤销这处改动；或者切换到在线模式，试试你自己的文本（把你的 MOONSHOT_API_KEY "
+                     "写进 .env，然后重启内核：见第 00 课）。")
+MAINTAINER_ADVICE = say("Course maintainers: `make record`, with a key, records the course's requests anew.",
+                        "课程维护者：有 API 密钥时，运行 `make record` 可以重新录制课程的请求。")
 
 
 def miss_error(method: str, path: str, nearest: Nearest | None) -> KimiError:
     """The 404 `recording_not_found_error` for a request nothing recorded matches: which recording is nearest and
     what differs (the text here and the recorded text side by side), what a learner can do, then what a maintainer
-    can. A few hundred characters whatever the request's size, and never a key.
+    can. A few hundred characters whatever the request's size, and never a key. Its text is in the language of the
+    moment (the server runs in the notebook's process); its type and shape are Kimi's in both.
 
     Example:
         >>> print(miss_error("GET", "/v1/files", None).message)  # doctest: +ELLIPSIS
         [local replay server] No recording matches this request: there is no recording for GET /v1/files at all. ...
     """
     if nearest is None:
-        detail = f"there is no recording for {method} {path[:80]} at all."
-        advice = ("To get an answer, send the request the lesson sends, or switch to live mode (your MOONSHOT_API_KEY "
-                  "in .env, then restart the kernel: lesson 00).")
+        detail = say(f"there is no recording for {method} {path[:80]} at all.",
+                     f"根本没有 {method} {path[:80]} 的录制文件。")
+        advice = say("To get an answer, send the request the lesson sends, or switch to live mode (your "
+                     "MOONSHOT_API_KEY in .env, then restart the kernel: lesson 00).",
+                     "要得到回答，就发送课程里发送的那个请求；或者切换到在线模式（把你的 MOONSHOT_API_KEY 写进 .env，"
+                     "然后重启内核：见第 00 课）。")
     else:
         diffs = nearest.differences
-        shown = "; ".join(d.text() for d in diffs[:MISS_SHOWN])
+        texts = [d.text() for d in diffs[:MISS_SHOWN]]  # each in the language of the moment
+        shown = say("; ".join(texts), "；".join(texts))
         if len(diffs) > MISS_SHOWN:
-            shown += f"; and {len(diffs) - MISS_SHOWN} more"
-        name = f"'{nearest.recording.name}'"
+            shown += say(f"; and {len(diffs) - MISS_SHOWN} more", f"；另外还有 {len(diffs) - MISS_SHOWN} 处")
+        name = say(f"'{nearest.recording.name}'", f"'{nearest.recording.name}'")
         if nearest.ties:
             more = ", …" if len(nearest.ties) > 3 else ""
-            name += " (as near: " + ", ".join(f"'{t}'" for t in nearest.ties[:3]) + more + ")"
-        fields = f"{len(diffs)} field" + ("s" if len(diffs) != 1 else "")
+            ties = ", ".join(f"'{t}'" for t in nearest.ties[:3]) + more
+            name += say(f" (as near: {ties})", f"（同样接近的还有：{ties}）")
+        fields = say(f"{len(diffs)} field" + ("s" if len(diffs) != 1 else ""), f"{len(diffs)} 个字段")
         if nearest.sent_messages != nearest.recorded_messages and nearest.recorded_messages is not None:
-            name += f", with {nearest.recorded_messages} messages ({nearest.sent_messages or 'none'} sent here)"
-        detail = f"the nearest recording is {name}, which differs in {fields}: {shown}."
+            name += say(f", with {nearest.recorded_messages} messages ({nearest.sent_messages or 'none'} sent here)",
+                        f"，它有 {nearest.recorded_messages} 条消息（这里发送了 {nearest.sent_messages or 0} 条）")
+        detail = say(f"the nearest recording is {name.en}, which differs in {fields.en}: {shown.en}.",
+                     f"最接近的录制文件是 {name.zh}，两者有 {fields.zh}不同：{shown.zh}。")
         advice = LEARNER_ADVICE
-    return KimiError(404, "recording_not_found_error",
-                     redact_text(f"[local replay server] No recording matches this request: {detail} {advice} "
-                                 f"{MAINTAINER_ADVICE}"))
+    message = say(f"[local replay server] No recording matches this request: {detail.en} {advice.en} "
+                  f"{MAINTAINER_ADVICE.en}",
+                  f"[本地回放服务器] 没有与这个请求匹配的录制文件：{detail.zh}{advice.zh}{MAINTAINER_ADVICE.zh}")
+    return KimiError(404, "recording_not_found_error", redact_text(str(message)))
 
 
 def replay(request: Incoming, state: ServerState, timing: float, label: dict[str, str]) -> Reply:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .language import Said, say
 from .redact import SECRET_HEADERS, redact_query, redact_text, redact_value
 
 # Response headers worth keeping from the real service. Anything else (cookies,
@@ -89,10 +90,11 @@ class Difference:
     here: Any = None
     recorded: Any = None
     chars: int = 0
-    note: str = ""
+    note: str | Said = ""
 
     def text(self) -> str:
-        """The difference in one bounded line, the text here and the recorded text side by side.
+        """The difference in one bounded line, the text here and the recorded text side by side (in the language of
+        the moment).
 
         Example:
             >>> Difference("messages[0].content", "changed", "你能做什么？!", "你能做什么？").text()
@@ -100,17 +102,21 @@ class Difference:
         """
         where = _cut(redact_text(self.where[:200]), 80)
         if self.kind == "extra":
-            shown = f"{where}: sent here, not in the recording" + (f", {self.note}" if self.note else "")
-            return shown + (f" ({_short(self.here, 60)})" if isinstance(self.here, (dict, list)) else "")
+            shown = say(f"{where}: sent here, not in the recording", f"{where}：这里发送了，录制文件里没有") + (
+                say(f", {self.note}", f"，{self.note}") if self.note else "")
+            return str(shown + (say(f" ({_short(self.here, 60)})", f"（{_short(self.here, 60)}）")
+                                if isinstance(self.here, (dict, list)) else ""))
         elif self.kind == "missing":
-            shown = f"{where}: in the recording, not sent here"
-            shown += f" ({_short(self.recorded, 60)})" if isinstance(self.recorded, (dict, list)) else ""
+            shown = say(f"{where}: in the recording, not sent here", f"{where}：录制文件里有，这里没有发送")
+            shown += say(f" ({_short(self.recorded, 60)})", f"（{_short(self.recorded, 60)}）") \
+                if isinstance(self.recorded, (dict, list)) else ""
         elif isinstance(self.here, str) and isinstance(self.recorded, str):
             here, recorded = _side_by_side(self.here, self.recorded)
-            shown = f"{where}: {here} here, {recorded} recorded"
+            shown = say(f"{where}: {here} here, {recorded} recorded", f"{where}：这里是 {here}，录制的是 {recorded}")
         else:
-            shown = f"{where}: {_short(self.here)} here, {_short(self.recorded)} recorded"
-        return shown
+            shown = say(f"{where}: {_short(self.here)} here, {_short(self.recorded)} recorded",
+                        f"{where}：这里是 {_short(self.here)}，录制的是 {_short(self.recorded)}")
+        return str(shown)
 
 
 def compare(wanted: Any, recorded: Any, prefix: str = "") -> list[Difference]:
@@ -164,7 +170,8 @@ def _compare_lists(wanted: list[Any], recorded: list[Any], where: str) -> list[D
         at = start + i
         copy_of = next((j for j in (at - 1, at + 1) if 0 <= j < len(wanted) and j != at
                         and json_equal(wanted[j], wanted[at])), None)
-        note = f"a second copy of {where}[{copy_of}]" if copy_of is not None else ""
+        note = say(f"a second copy of {where}[{copy_of}]", f"是 {where}[{copy_of}] 的重复副本") \
+            if copy_of is not None else ""
         out.append(Difference(f"{where}[{at}]", "extra", here=wanted[at], chars=_size(wanted[at]), note=note))
     for i in range(len(here), len(there)):
         out.append(Difference(f"{where}[{start + i}]", "missing", recorded=there[i], chars=_size(there[i])))

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from .checks.learner import ipython_shell
+from .language import say
 
 LIBRARIES = ("openai", "httpx", "httpcore", "requests", "urllib3")
 
@@ -72,15 +73,18 @@ def summary(error: BaseException) -> list[str]:
         headers = getattr(response, "headers", {}) or {}
         details = [f"HTTP {status}"]
         if kind:
-            details.append(f"type {kind}")
+            details.append(str(say(f"type {kind}", f"类型 {kind}")))
         request_id = headers.get("msh-request-id") if hasattr(headers, "get") else None
-        details.append(f"request id {request_id}" if request_id else "no request id")
+        details.append(str(say(f"request id {request_id}", f"请求 id {request_id}")) if request_id else
+                       str(say("no request id", "没有请求 id")))
         lines.append("  " + " · ".join(details))
     elif status is None:
-        lines.append("  No answer came back: nothing was listening, or the network is down."
-                     if "onnect" in type(error).__name__ or "onnect" in str(error) else
-                     "  No answer came back in time." if "imeout" in type(error).__name__ else
-                     "  No HTTP answer to show.")
+        lines.append(str(say("  No answer came back: nothing was listening, or the network is down.",
+                             "  没有收到回答：要么那里没有服务在监听，要么网络断了。")
+                         if "onnect" in type(error).__name__ or "onnect" in str(error) else
+                         say("  No answer came back in time.", "  没能及时收到回答（超时）。")
+                         if "imeout" in type(error).__name__ else
+                         say("  No HTTP answer to show.", "  没有可以显示的 HTTP 响应。")))
     return lines
 
 
@@ -92,8 +96,10 @@ def _cell_frames(tb: TracebackType | None) -> tuple[list[str], int]:
         if in_library or frame.filename.endswith("interactiveshell.py"):
             hidden += 1
             continue
-        where = "your cell" if ("ipykernel_" in frame.filename or frame.filename.startswith("<")) else frame.filename
-        shown.append(f"  {where}, line {frame.lineno}: {(frame.line or '').strip()}")
+        where = str(say("your cell", "你的单元格")) if ("ipykernel_" in frame.filename or frame.filename.startswith("<")) \
+            else frame.filename
+        code = (frame.line or '').strip()
+        shown.append(str(say(f"  {where}, line {frame.lineno}: {code}", f"  {where}，第 {frame.lineno} 行：{code}")))
     return shown, hidden
 
 
@@ -101,7 +107,8 @@ def short_traceback(error: BaseException, tb: TracebackType | None) -> list[str]
     frames, hidden = _cell_frames(tb)
     lines = summary(error) + frames
     if hidden:
-        lines.append(f"  ({hidden} frames inside the HTTP libraries are hidden: run %tb to see them all.)")
+        lines.append(str(say(f"  ({hidden} frames inside the HTTP libraries are hidden: run %tb to see them all.)",
+                             f"  （HTTP 库内部的 {hidden} 层调用已隐藏：运行 %tb 可以看到全部。）")))
     return lines
 
 

@@ -15,6 +15,8 @@ import re
 import sys
 from typing import Any
 
+from ..language import say
+
 
 def ipython_shell() -> Any:
     """The notebook's IPython shell, or None outside a notebook (where IPython is not even imported to ask)."""
@@ -65,19 +67,28 @@ def stale_answer(exercise_id: str) -> str | None:
     text = str(error).splitlines()[0] if str(error) else ""
     what = f"{name}: {text}" if text else name
     if isinstance(error, SyntaxError):
-        return (f"the exercise cell has a syntax error ({error.msg}, line {error.lineno}), so it never ran. "
-                "Fix that line and run the exercise cell again, then this check.")
+        return str(say(f"the exercise cell has a syntax error ({error.msg}, line {error.lineno}), so it never ran. "
+                       "Fix that line and run the exercise cell again, then this check.",
+                       f"练习单元格有语法错误（{error.msg}，第 {error.lineno} 行），所以它根本没有运行。"
+                       "改好那一行，重新运行练习单元格，再运行这个检查。"))
     if isinstance(error, NameError):
-        from .prerequisites import name_error_advice
+        from .prerequisites import THEN_THIS_CELL, name_error_advice
 
         advice = name_error_advice(exercise_cell(exercise_id) or f"# Exercise {exercise_id}", error, namespace())
-        return (f"the exercise cell stopped with {what} the last time you ran it. " + (
-            advice.replace("then this cell.", "then the exercise cell, then this check.") if advice else
-            "After a kernel restart, the cells above it have to run first: click the exercise cell, run Run → Run "
-            "All Above Selected Cell, then the exercise cell, then this check."))
-    return (f"the exercise cell stopped with {what} the last time you ran it, so what this check would look at is "
-            "left over from an earlier run, or half made. Fix what the error points to, run the cell again, then "
-            "this check.")
+        then_check = say("then the exercise cell, then this check.", "然后运行练习单元格，最后运行这个检查。")
+        stopped = say(f"the exercise cell stopped with {what} the last time you ran it. ",
+                      f"你上次运行练习单元格时，它因 {what} 停了下来。")
+        return str(stopped + (
+            advice.replace(str(THEN_THIS_CELL), str(then_check)) if advice else
+            say("After a kernel restart, the cells above it have to run first: click the exercise cell, run Run → Run "
+                "All Above Selected Cell, then the exercise cell, then this check.",
+                "内核重启之后，要先运行它上面的单元格：点一下练习单元格，选择 Run → Run All Above Selected Cell，"
+                "然后运行练习单元格，最后运行这个检查。")))
+    return str(say(f"the exercise cell stopped with {what} the last time you ran it, so what this check would look at "
+                   "is left over from an earlier run, or half made. Fix what the error points to, run the cell again, "
+                   "then this check.",
+                   f"你上次运行练习单元格时，它因 {what} 停了下来，所以这个检查要看的值是之前某次运行留下的，"
+                   "或者只做了一半。先改好错误指出的问题，重新运行那个单元格，再运行这个检查。"))
 
 
 def exercise_cell(exercise_id: str) -> str | None:

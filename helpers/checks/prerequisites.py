@@ -22,6 +22,7 @@ import symtable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..language import say
 from ..settings import REPO_ROOT
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
@@ -31,6 +32,10 @@ _HEADING = re.compile(r"^##\s+(.+?)\s*$", re.M)
 _SECTION_NUMBER = re.compile(r"^(\d+)\.\s")
 _EXERCISE = re.compile(r"^\s*# Exercise (\d\d\.\d+)")
 _CHECK = re.compile(r'^\s*check\(\s*"(\d\d\.\d+)"', re.M)
+# The headings every lesson has, as the Chinese edition writes them (a cell under one is named by it).
+_HEADINGS_ZH = {"Lesson goals": "学习目标", "Recap": "小结", "Exercises": "练习", "Next": "下一步"}
+# How the advice ends; a checker that reads it in a check cell says "then the exercise cell, then this check".
+THEN_THIS_CELL = say("then this cell.", "然后再运行这个单元格。")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -145,15 +150,18 @@ class Cell:
         return self.binds | self.changes
 
     def label(self) -> str:
-        """How a learner finds the cell: "the setup cell at the top", or the section and the cell's first line."""
+        """How a learner finds the cell: "the setup cell at the top", or the section and the cell's first line (in
+        the language of the moment)."""
         if self.is_setup:
-            return "the setup cell at the top (`course = start()`)"
+            return str(say("the setup cell at the top (`course = start()`)", "最上面的初始化单元格（`course = start()`）"))
         exercise = _EXERCISE.match(self.first_line)
         if exercise:
-            return f"the Exercise {exercise.group(1)} cell"
+            return str(say(f"the Exercise {exercise.group(1)} cell", f"练习 {exercise.group(1)} 的单元格"))
         line = self.first_line if len(self.first_line) <= 40 else self.first_line[:39] + "…"
-        where = f"§{self.section}'s cell" if self.section.isdigit() else \
-            (f"the cell under “{self.section}”" if self.section else "the cell at the top")
+        heading = _HEADINGS_ZH.get(self.section, self.section)
+        where = say(f"§{self.section}'s cell", f"§{self.section} 的单元格") if self.section.isdigit() else \
+            (say(f"the cell under “{self.section}”", f"“{heading}”下面的单元格") if self.section else
+             say("the cell at the top", "最上面的单元格"))
         return f"{where} `{line}`"
 
 
@@ -218,8 +226,8 @@ def cells_before(cells: tuple[Cell, ...], index: int, names: list[str]) -> list[
 
 def where_to_start(cell_source: str, missing: list[str], lesson: str | None = None,
                    notebooks_dir: Path = NOTEBOOKS_DIR) -> str | None:
-    """One line naming the cells to run before this one, for names that are missing; None when the cell is not one
-    of a lesson's, or no cell above defines them."""
+    """One line naming the cells to run before this one, for names that are missing (in the language of the
+    moment); None when the cell is not one of a lesson's, or no cell above defines them."""
     found = find_cell(cell_source, lesson, notebooks_dir)
     if found is None:
         return None
@@ -232,10 +240,12 @@ def where_to_start(cell_source: str, missing: list[str], lesson: str | None = No
     named = ", ".join(f"`{n}`" for n in missing[:3]) + (" …" if len(missing) > 3 else "")
     steps = [c.label() for c in to_run]
     if len(to_run) >= 2 and to_run[0].is_setup and not to_run[1].section:
-        steps[:2] = ["the two cells at the top (`course = start()` and the imports)"]
+        steps[:2] = [str(say("the two cells at the top (`course = start()` and the imports)",
+                             "最上面的两个单元格（`course = start()` 和导入）"))]
     if len(steps) > 6:
-        steps = steps[:4] + [f"{len(steps) - 5} more", steps[-1]]
-    return f"Run first, top to bottom: {', '.join(steps)} (they define {named}); then this cell."
+        steps = steps[:4] + [str(say(f"{len(steps) - 5} more", f"另外 {len(steps) - 5} 个")), steps[-1]]
+    return str(say(f"Run first, top to bottom: {', '.join(steps)} (they define {named}); {THEN_THIS_CELL.en}",
+                   f"先从上到下运行：{'，'.join(steps)}（它们定义了 {named}）；{THEN_THIS_CELL.zh}"))
 
 
 def find_cell(source: str, lesson: str | None = None,
