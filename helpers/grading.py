@@ -47,9 +47,8 @@ from typing import Iterable
 import nbformat
 
 from .notebooks import CHECK_CALL, EXERCISE_LINE, exercise_id
-from .settings import REPO_ROOT
+from .settings import NOTEBOOKS_DIR
 
-NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 VERDICT_MIME = "application/vnd.kimi-course.verdict+json"
 
 PASSED, NOT_YET, MISSING, TIMED_OUT, NOT_RUN, UNREADABLE = (

@@ -20,9 +20,8 @@ from pathlib import Path
 import nbformat
 
 from .notebooks import exercise_id
-from .settings import REPO_ROOT
+from .settings import NOTEBOOKS_DIR, REPO_ROOT
 
-NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 _MINUTES = re.compile(r"\b[Aa]bout (\d+) min(?:ute)?s?\b")
 
 

@@ -22,6 +22,7 @@ from .redact import looks_like_key, mask_secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS_DIR = REPO_ROOT / "recordings"
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 
 DEFAULT_BASE_URL = "https://api.moonshot.cn/v1"
 INTERNATIONAL_BASE_URL = "https://api.moonshot.ai/v1"

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import nbformat
 
-from .settings import REPO_ROOT
+from .settings import NOTEBOOKS_DIR
 
-NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 
 
 def writefile_target(first_line: str) -> tuple[str, bool] | None:

@@ -107,6 +107,15 @@ class LearnerNotebook:
         return self.sh.user_ns["__verdict"]
 
 
+def forget_capstone_package() -> None:
+    """Drop the capstone's kimi_client from this process's imports, as a kernel restart would: the next import reads
+    the workspace/ of the current folder."""
+    import sys
+
+    for name in [m for m in sys.modules if m == "kimi_client" or m.startswith("kimi_client.")]:
+        del sys.modules[name]
+
+
 def start_replay_course() -> dict[str, str]:
     """Start this process's course (replay, unpaced); returns the environment to restore afterwards."""
     saved = dict(os.environ)

@@ -11,7 +11,7 @@ import pytest
 
 from helpers.checks import NOT_YET_MARK, PASS_MARK, run_check
 
-from tests.learner import LearnerNotebook, start_replay_course, stop_course
+from tests.learner import LearnerNotebook, forget_capstone_package, start_replay_course, stop_course
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -1166,14 +1166,12 @@ def test_11_3_likely_mistakes(nb11, answer, part):
 @pytest.fixture(scope="module")
 def nb09(tmp_path_factory):
     import os
-    import sys
 
     here = os.getcwd()
     os.chdir(tmp_path_factory.mktemp("capstone"))
     yield LearnerNotebook("09_write_your_client")
     os.chdir(here)
-    for name in [m for m in sys.modules if m == "kimi_client" or m.startswith("kimi_client.")]:
-        del sys.modules[name]
+    forget_capstone_package()
 
 
 def solution_of(ex: str) -> str:

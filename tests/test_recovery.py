@@ -13,7 +13,7 @@ import pytest
 
 from helpers.checks import prerequisites
 from helpers.notebooks import exercise_id, solution_notebook
-from tests.learner import CHECK_CALL, LearnerNotebook, start_replay_course, stop_course
+from tests.learner import CHECK_CALL, LearnerNotebook, forget_capstone_package, start_replay_course, stop_course
 
 STEMS = [p.stem for p in sorted(prerequisites.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")) if p.name[:2] <= "10"]
 EXERCISES = [(stem, exercise_id(cell)) for stem in STEMS
@@ -49,12 +49,9 @@ def test_advice_names_cells_by_section_and_first_line():
 
 def fresh(nb: LearnerNotebook) -> None:
     """A kernel restart: an empty namespace, nothing run, and no package of the capstone's imported."""
-    import sys
-
     LearnerNotebook._owner = None
     nb._claim()
-    for name in [m for m in sys.modules if m == "kimi_client" or m.startswith("kimi_client.")]:
-        del sys.modules[name]
+    forget_capstone_package()
 
 
 @pytest.fixture(scope="module")

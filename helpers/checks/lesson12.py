@@ -190,15 +190,7 @@ def _typed_advice(exc: Exception) -> Said | None:
 
 def _blank_condition(function: Callable[..., Any]) -> bool:
     """Whether the `if ...:` blank is still in the exercise (the cell as last run, or else the function's source)."""
-    import inspect
-
-    source = learner.exercise_cell("12.2")
-    if source is None:
-        try:
-            source = inspect.getsource(function)
-        except (OSError, TypeError):
-            source = ""
-    return any(line.strip().startswith("if ...") for line in source.splitlines())
+    return any(line.strip().startswith("if ...") for line in learner.exercise_source("12.2", function).splitlines())
 
 
 @exercise("12.2", hints=[

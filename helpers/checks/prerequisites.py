@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..language import say
-from ..settings import REPO_ROOT
+from ..settings import NOTEBOOKS_DIR
 
-NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 _SHELL_NAMES = {"get_ipython", "display", "In", "Out", "exit", "quit", "_", "__", "___"}
 _MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "add", "sort", "reverse"}
 _HEADING = re.compile(r"^##\s+(.+?)\s*$", re.M)
