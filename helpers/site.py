@@ -1,5 +1,6 @@
 """The course as a static website: every notebook with its stored outputs, README.md as the home page (its course
-map links to the lessons), the instructor guide, and the pages the README links to. Built offline with Sphinx,
+map links to the lessons), the instructor guide, and the pages the README links to; the Chinese edition beside it
+(README.zh-CN.md as its home, notebooks/zh/, the Chinese instructor guide). Built offline with Sphinx,
 myst-nb and sphinx-book-theme; notebooks are never executed for it.
 
     python -m helpers.site                # build/site/index.html   (make site)
@@ -19,7 +20,8 @@ from .settings import REPO_ROOT
 
 SOURCE_DIR = REPO_ROOT / "build" / "site-src"
 SITE_DIR = REPO_ROOT / "build" / "site"
-PAGES = ["README.md", "CONTRIBUTING.md", "recordings/README.md", "tests/captures/README.md", "classroom/instructor-guide.md"]
+PAGES = ["README.md", "CONTRIBUTING.md", "TRANSLATING.md", "recordings/README.md", "tests/captures/README.md",
+         "classroom/instructor-guide.md", "README.zh-CN.md", "classroom/instructor-guide.zh-CN.md"]
 
 CONF = '''
 project = "Calling Kimi's API from Python"
@@ -37,7 +39,7 @@ html_theme_options = {"show_toc_level": 2, "use_download_button": True, "use_ful
                       "home_page_in_toc": True}
 html_last_updated_fmt = None
 html_copy_source = True           # the download button offers the notebook itself
-exclude_patterns = ["_build", "**/.ipynb_checkpoints", "notebooks/workspace"]
+exclude_patterns = ["_build", "**/.ipynb_checkpoints", "notebooks/workspace", "notebooks/zh/workspace"]
 suppress_warnings = ["myst.header", "misc.highlighting_failure"]  # `!curl ... \\` cells: lexed leniently
 '''
 
@@ -51,11 +53,33 @@ TOCTREE = '''
 
 ```{{toctree}}
 :hidden:
+:caption: 中文版
+README.zh-CN
+```
+
+```{{toctree}}
+:hidden:
 :caption: For instructors and maintainers
 classroom/instructor-guide
 CONTRIBUTING
+TRANSLATING
 recordings/README
 tests/captures/README
+```
+'''
+
+ZH_TOCTREE = '''
+
+```{{toctree}}
+:hidden:
+:caption: 课程
+{lessons}
+```
+
+```{{toctree}}
+:hidden:
+:caption: 给老师
+classroom/instructor-guide.zh-CN
 ```
 '''
 
@@ -64,10 +88,11 @@ def lay_out(source: Path = SOURCE_DIR) -> Path:
     """Copy what the site shows into `source`, with a generated conf.py and the navigation."""
     if source.exists():
         shutil.rmtree(source)
-    (source / "notebooks").mkdir(parents=True)
+    (source / "notebooks" / "zh").mkdir(parents=True)
     notebooks = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    for nb in notebooks:
-        shutil.copy2(nb, source / "notebooks" / nb.name)
+    chinese = sorted((REPO_ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb"))
+    for nb in notebooks + chinese:
+        shutil.copy2(nb, source / nb.relative_to(REPO_ROOT))
     for page in PAGES:
         target = source / page
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -75,6 +100,8 @@ def lay_out(source: Path = SOURCE_DIR) -> Path:
     lessons = "\n".join(f"notebooks/{nb.stem}" for nb in notebooks)
     with (source / "README.md").open("a", encoding="utf-8") as f:
         f.write(TOCTREE.format(lessons=lessons))
+    with (source / "README.zh-CN.md").open("a", encoding="utf-8") as f:
+        f.write(ZH_TOCTREE.format(lessons="\n".join(f"notebooks/zh/{nb.stem}" for nb in chinese)))
     (source / "conf.py").write_text(CONF, encoding="utf-8")
     return source
 

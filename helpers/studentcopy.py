@@ -3,8 +3,8 @@ without the solutions, the instructor guide and extras, the test suite or CI.
 
     python -m helpers.studentcopy ../kimi-course-student      # make student-copy DEST=../kimi-course-student
 
-What is copied is what git tracks (so no .env, no .venv, nothing git-ignored), less EXCLUDED. The README's
-"For instructors" section is left out of the copy. `make lab` works in the copy as in the course; `make test` there
+What is copied is what git tracks (so no .env, no .venv, nothing git-ignored), less EXCLUDED. The READMEs'
+sections for instructors ("For instructors", "给老师") are left out of the copy. `make lab` works in the copy as in the course; `make test` there
 runs the helpers' doctests and every notebook under nbval.
 
 Example:
@@ -47,8 +47,12 @@ def tracked_files(root: Path = REPO_ROOT) -> list[str]:
 
 
 def _readme_for_learners(text: str) -> str:
-    """The README without its "For instructors" section."""
-    return re.sub(r"^## For instructors\n.*?(?=^## )", "", text, flags=re.MULTILINE | re.DOTALL)
+    r"""The README (English or Chinese) without its section for instructors.
+
+    >>> _readme_for_learners("# C\n## 给老师\n- guide\n## 更多\nx\n")
+    '# C\n## 更多\nx\n'
+    """
+    return re.sub(r"^## (?:For instructors|给老师)\n.*?(?=^## |\Z)", "", text, flags=re.MULTILINE | re.DOTALL)
 
 
 def write_copy(dest: Path, root: Path = REPO_ROOT) -> list[str]:
@@ -63,7 +67,7 @@ def write_copy(dest: Path, root: Path = REPO_ROOT) -> list[str]:
             continue
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        if rel == "README.md":
+        if rel in ("README.md", "README.zh-CN.md"):
             target.write_text(_readme_for_learners((root / rel).read_text(encoding="utf-8")), encoding="utf-8")
         else:
             shutil.copy2(root / rel, target)

@@ -23,6 +23,7 @@ import nbformat
 import pytest
 
 from helpers import checks
+from helpers.language import speaking
 from helpers.notebooks import checked_ids, exercise_id, pace_for_tests, solutions_for
 
 CELL_TIMEOUT = 180
@@ -51,6 +52,7 @@ class SolutionItem(pytest.Item):
     def __init__(self, *, exercise: str, cells: list[Any], solution: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.exercise, self.cells, self.solution = exercise, cells, solution
+        self.language = "zh" if self.path.parent.name == "zh" else "en"   # the edition's check lines
 
     def _run(self, source: str) -> tuple[str, str | None]:
         """Run source in the nbval kernel: (what it printed, the error's text or None)."""
@@ -96,7 +98,9 @@ class SolutionItem(pytest.Item):
                 pytest.fail(f"Exercise {self.exercise}: {where} raised {error}\n{printed}", pytrace=False)
             for ex in checked_ids(source):
                 expected.add(ex)
-                if f"{checks.PASS_MARK} Exercise {ex} passed" not in printed:
+                with speaking(self.language):
+                    passed = str(checks.pass_line(ex))
+                if passed not in printed:
                     pytest.fail(f"Exercise {ex} with its solution printed:\n{printed}", pytrace=False)
         if self.exercise not in expected:
             pytest.fail(f"Exercise {self.exercise} has no check cell after it", pytrace=False)
@@ -140,8 +144,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 
-# Lessons whose notebooks write the same files (workspace/kimi_client/): under xdist, two workers could run them at
-# once, and one would clear the package while the other is using it. A lock on the workspace makes the second wait.
+# Lessons whose notebooks write the same files (workspace/kimi_client/ next to them): under xdist, two workers could
+# run them at once, and one would clear the package while the other is using it. A lock on the workspace makes the
+# second wait. Each edition has its own workspace (notebooks/workspace/, notebooks/zh/workspace/) and its own lock.
 SHARED_WORKSPACE = ("09", "10")
 _held: dict[str, Any] = {}
 
@@ -149,7 +154,7 @@ _held: dict[str, Any] = {}
 def _shares_the_workspace(item: pytest.Item) -> bool:
     notebook = item.parent
     return (notebook is not None and notebook.__class__.__name__ == "IPyNbFile"
-            and notebook.path.name[:2] in SHARED_WORKSPACE and notebook.path.parent.name == "notebooks")
+            and notebook.path.name[:2] in SHARED_WORKSPACE and (notebook.path.parent / "workspace").is_dir())
 
 
 def _take_workspace(item: pytest.Item) -> None:

@@ -101,7 +101,7 @@ def test_student_copy_has_the_lessons_and_no_solutions(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     files = {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()}
     for nb in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        assert f"notebooks/{nb.name}" in files
+        assert f"notebooks/{nb.name}" in files and f"notebooks/zh/{nb.name}" in files   # both editions
         assert (dest / "notebooks" / nb.name).read_bytes() == nb.read_bytes()
     assert {"README.md", "Makefile", "requirements.txt", "helpers/checks/lesson01.py", "tests/sanitize.cfg"} <= files
     leaked = [f for f in files if f.startswith(("solutions/", "classroom/", "instructor/", ".ci/"))
@@ -110,6 +110,8 @@ def test_student_copy_has_the_lessons_and_no_solutions(tmp_path):
     assert not leaked, leaked
     readme = (dest / "README.md").read_text(encoding="utf-8")
     assert "## The course map" in readme and "## For instructors" not in readme and "make solutions" not in readme
+    readme_zh = (dest / "README.zh-CN.md").read_text(encoding="utf-8")
+    assert "## 课程地图" in readme_zh and "## 给老师" not in readme_zh and "instructor-guide" not in readme_zh
     # The copy runs on its own: its helpers load every checker, and a blank gets "not yet".
     probe = ("import helpers, helpers.checks as c; c._load_lessons(); print(helpers.__file__); "
              "print(c.run_check('00.3', BASE_URLS={'platform.moonshot.cn': ..., 'platform.moonshot.ai': ...})[1])")

@@ -21,7 +21,7 @@ def _stored_outputs(path) -> str:
     return json.dumps([cell.get("outputs", []) for cell in nb.cells], ensure_ascii=False)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(REPO_ROOT / "notebooks").as_posix())
 def test_stored_outputs_hold_nothing_secret_or_local(path):
     text = _stored_outputs(path)
     assert not KEY.search(text), f"{path.name}: a key-like string {KEY.search(text).group()[:8]}…"
