@@ -7,6 +7,7 @@ translates (`metadata.translation.of`), so an English paragraph changed after it
     python -m helpers.translation extract notebooks/02_requests.ipynb > 02.md   # the English prose, cell by cell
     python -m helpers.translation apply notebooks/02_requests.ipynb 02.md       # its translation into notebooks/zh/
     python -m helpers.translation extract --stale notebooks/02_requests.ipynb   # only what changed in English since
+    python -m helpers.translation extract --chinese notebooks/02_requests.ipynb # the Chinese text, to revise
     python -m helpers.translation sync notebooks/02_requests.ipynb              # carry code and cells over from English
     python -m helpers.translation check                                         # every difference, cell by cell
 
@@ -73,9 +74,9 @@ def is_current(english_cell: Any, chinese_cell: Any) -> bool:
     return of == fingerprint(english_cell.source)
 
 
-def extract(english: Any, chinese: Any | None = None, stale_only: bool = False) -> str:
+def extract(english: Any, chinese: Any | None = None, stale_only: bool = False, in_chinese: bool = False) -> str:
     """The English notebook's markdown cells as a translation file; with stale_only, only those the Chinese
-    notebook has not translated as they are now."""
+    notebook has not translated as they are now; with in_chinese, the Chinese text (to revise and apply again)."""
     by_id = {c.id: c for c in chinese.cells} if chinese is not None else {}
     out = []
     for cell in english.cells:
@@ -83,7 +84,8 @@ def extract(english: Any, chinese: Any | None = None, stale_only: bool = False) 
             continue
         if stale_only and cell.id in by_id and is_current(cell, by_id[cell.id]):
             continue
-        out.append(f"%% cell {cell.id}\n{cell.source}\n")
+        text = by_id[cell.id].source if in_chinese and cell.id in by_id else cell.source
+        out.append(f"%% cell {cell.id}\n{text}\n")
     return "\n".join(out)
 
 
@@ -179,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("extract", help="print the English prose to translate")
     p.add_argument("--stale", action="store_true", help="only cells not yet translated as the English now reads")
+    p.add_argument("--chinese", action="store_true", help="the Chinese text of each cell, to revise and apply")
     p.add_argument("notebook", type=Path)
     p = sub.add_parser("apply", help="put a translation file into the Chinese notebook")
     p.add_argument("notebook", type=Path)
@@ -191,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "extract":
         zh = chinese_path(args.notebook)
-        print(extract(_read(args.notebook), _read(zh) if zh.exists() else None, args.stale), end="")
+        print(extract(_read(args.notebook), _read(zh) if zh.exists() else None, args.stale, args.chinese), end="")
     elif args.command == "apply":
         zh = chinese_path(args.notebook)
         try:

@@ -198,3 +198,47 @@ def test_the_chinese_pages_links_resolve(page):
     for target in LINK.findall(page.read_text(encoding="utf-8")):
         if not re.match(r"^[a-z]+:", target):
             assert (page.parent / target).exists(), f"{page.name}: link to {target} does not resolve"
+
+
+def test_extract_in_chinese_then_apply_changes_nothing():
+    english, chinese = _read(SAMPLE), _read(chinese_path(SAMPLE))
+    again = apply(english, chinese, parse_blocks(extract(english, chinese, in_chinese=True)))
+    assert [c.source for c in again.cells] == [c.source for c in chinese.cells]
+    assert not parity_problems(english, again, SAMPLE.name)
+
+
+CJK_CHAR = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]"
+NOT_PROSE = re.compile(r"^\s*([-*+] |\d+\. |#|\||>|```|~~~|$)")
+
+
+def hard_wrapped_lines(text: str) -> list[str]:
+    """Lines of Chinese prose broken inside a sentence: a browser shows the break as a space between two characters.
+
+    >>> hard_wrapped_lines("第一行写到这里\\n接着写。\\n\\n- 列表\\n- 第二项")
+    ['第一行写到这里']
+    """
+    found, fence, previous = [], False, ""
+    for line in text.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            fence = not fence
+        elif (not fence and re.search(CJK_CHAR + r"$", previous) and not NOT_PROSE.match(line)
+              and re.match(r"^\s*" + CJK_CHAR, line) and not previous.lstrip().startswith(("|", "#"))):
+            found.append(previous)
+        previous = line
+    return found
+
+
+@pytest.mark.parametrize("page", [README_ZH, GUIDE_ZH, *(chinese_path(p) for p in ENGLISH)],
+                         ids=lambda p: p.relative_to(REPO_ROOT).as_posix())
+def test_chinese_prose_is_not_broken_inside_a_sentence(page):
+    if page.suffix == ".ipynb":
+        texts = [(i, c.source) for i, c in enumerate(_read(page).cells) if c.cell_type == "markdown"]
+    else:
+        texts = [(0, page.read_text(encoding="utf-8"))]
+    broken = [f"{page.name} cell {i}: {line[-30:]!r}" for i, text in texts for line in hard_wrapped_lines(text)]
+    assert not broken, "write each Chinese paragraph on one line (a break shows as a space):\n" + "\n".join(broken[:10])
+
+
+def test_the_wrap_check_finds_a_break():
+    assert hard_wrapped_lines("这是一句\n被拆开的话。") == ["这是一句"]
+    assert hard_wrapped_lines("```\n代码里\n可以换行\n```") == []
