@@ -25,7 +25,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
 SHOTS = REPO_ROOT / "build" / "site-shots"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SHOT_AT = {"README.html": "main table", "notebooks/07_conversations_tokens_cost.html": "main img",
-           "notebooks/01_curl.html": "div.cell_output >> text=choices"}
+           "notebooks/01_curl.html": "div.cell_output >> text=choices", "README.zh-CN.html": "main table",
+           "notebooks/zh/05_errors.html": "main h2 >> text=练习"}
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -78,7 +79,9 @@ def test_every_notebook_and_the_guide_is_a_page(site):
     names = {p.relative_to(out).as_posix() for p in _pages(out)}
     for nb in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         assert f"notebooks/{nb.stem}.html" in names, f"{nb.name} has no page"
-    assert {"README.html", "index.html", "classroom/instructor-guide.html"} <= names
+        assert f"notebooks/zh/{nb.stem}.html" in names, f"zh/{nb.name} has no page"
+    assert {"README.html", "index.html", "classroom/instructor-guide.html", "README.zh-CN.html",
+            "classroom/instructor-guide.zh-CN.html"} <= names
 
 
 def test_no_asset_comes_from_another_host(site):
@@ -171,6 +174,8 @@ def test_every_page_renders_in_chromium_with_the_network_blocked(site):
                 problems.append(f"{rel}: script errors {errors[:2]}")
             if rel.startswith("notebooks/") and not facts["code"]:
                 problems.append(f"{rel}: no code cells visible")
+            if (rel.startswith("notebooks/zh/") or ".zh-CN." in rel) and len(CJK.findall(facts["text"])) < 500:
+                problems.append(f"{rel}: a page of the Chinese edition with little Chinese on it")
             seen["cjk"] += bool(CJK.search(facts["text"]))
             seen["table"] += bool(facts["tables"])
             seen["plot"] += bool(facts["images"])
