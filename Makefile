@@ -1,9 +1,9 @@
 # make lab     set up .venv (first time only) and open the course in JupyterLab
 # make test    set up .venv and run every test, the notebooks under strict nbval included (five files at a time)
-# make test-fast  everything but the notebooks (under a minute): after changing helpers/ or tests/
+# make test-fast  everything but the notebooks (70-90 s on two CPUs): after changing helpers/ or tests/
 # make lint    ruff and mypy, configured in pyproject.toml
-# make record  with a key in .env: refresh recordings from the real API, then the notebooks' outputs
-# make outputs re-run every notebook in replay mode and store its outputs (after editing a notebook)
+# make record  with a key in .env: refresh recordings from the real API (the English notebooks), then both editions' outputs
+# make outputs re-run every notebook, both editions, in replay mode and store its outputs (after editing a notebook)
 # make bench   measure the local server, the notebooks and the whole suite against their floors
 # make bench-load  the whole suite three times in a row beside two CPU-bound processes
 # make instructor  the instructor extras (slides in JupyterLab: jupyterlab-rise), then JupyterLab
@@ -14,6 +14,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+# Both editions: the Chinese notebooks replay the recordings the English ones make (the same code, the same requests).
+BOTH_EDITIONS := $(NOTEBOOKS) $(sort $(wildcard notebooks/zh/[0-9]*.ipynb))
 
 # The instructor extras; a student copy (make student-copy) has none, and its make test needs none.
 INSTRUCTOR_STAMP := $(if $(wildcard requirements-instructor.txt),$(VENV)/.instructor-$(shell cat requirements-instructor.txt | cksum | cut -d' ' -f1))
@@ -55,7 +57,7 @@ record: $(STAMP)
 	$(MAKE) outputs
 
 outputs: $(STAMP)
-	KIMI_MODE=replay $(PY) -m helpers.notebooks execute $(NOTEBOOKS)
+	KIMI_MODE=replay $(PY) -m helpers.notebooks execute $(BOTH_EDITIONS)
 
 solutions: $(STAMP)
 	$(PY) -m helpers.notebooks solutions $(NOTEBOOKS)

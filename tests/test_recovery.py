@@ -13,6 +13,7 @@ import pytest
 
 from helpers.checks import prerequisites
 from helpers.notebooks import exercise_id, solution_notebook
+from tests.nbsolutions import RETRIED
 from tests.learner import CHECK_CALL, LearnerNotebook, forget_capstone_package, start_replay_course, stop_course
 
 STEMS = [p.stem for p in sorted(prerequisites.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")) if p.name[:2] <= "10"]
@@ -121,6 +122,9 @@ def test_after_a_restart_the_advice_names_the_cells_to_run(stem, ex, notebooks, 
         for cell in prerequisites.cells_before(tuple(cells.values()), index, prerequisites.missing_names(
                 exercise_source, None, nb.sh.user_ns)):
             assert not isinstance(nb.run(nb.nb.cells[cell.index].source).error_in_exec, NameError)
+        nb.run(exercise_source)
+        passed, feedback = nb.check(ex)
+    if not passed and ex in RETRIED:  # a busy machine can only slow a timed batch down: one more try, as nbval's has
         nb.run(exercise_source)
         passed, feedback = nb.check(ex)
     assert passed, feedback
