@@ -36,9 +36,19 @@ def language() -> str:
     if chosen in LANGUAGES:
         return chosen
     try:
-        return "zh" if Path.cwd().name == "zh" else "en"
+        return language_of(Path.cwd())
     except OSError:  # the folder was deleted under the process
         return "en"
+
+
+def language_of(path: Path) -> str:
+    """The language of a notebook's folder (or of a folder): "zh" for the Chinese edition's, else "en".
+
+    >>> language_of(Path("notebooks/zh/05_errors.ipynb")), language_of(Path("notebooks/05_errors.ipynb"))
+    ('zh', 'en')
+    """
+    folder = path.parent if path.suffix == ".ipynb" else path
+    return "zh" if folder.name == "zh" else "en"
 
 
 @contextmanager

@@ -23,7 +23,7 @@ import nbformat
 import pytest
 
 from helpers import checks
-from helpers.language import speaking
+from helpers.language import language_of, speaking
 from helpers.notebooks import checked_ids, exercise_id, pace_for_tests, solutions_for
 
 CELL_TIMEOUT = 180
@@ -52,7 +52,7 @@ class SolutionItem(pytest.Item):
     def __init__(self, *, exercise: str, cells: list[Any], solution: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.exercise, self.cells, self.solution = exercise, cells, solution
-        self.language = "zh" if self.path.parent.name == "zh" else "en"   # the edition's check lines
+        self.language = language_of(self.path)   # the edition's check lines
 
     def _run(self, source: str) -> tuple[str, str | None]:
         """Run source in the nbval kernel: (what it printed, the error's text or None)."""

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import nbformat
 import pytest
 
+from helpers.language import language_of
 from helpers.notebooks import checked_ids, exercise_id
 from helpers.settings import REPO_ROOT
 
@@ -64,7 +64,7 @@ def test_opens_with_title_goals_and_setup_cell(notebook):
     first_code = next(c for c in nb.cells if c.cell_type == "code")
     assert "start()" in first_code.source, f"{path.name}: the first code cell should be the setup cell calling start()"
     printed = "".join(o.get("text", "") for o in first_code.outputs if o.output_type == "stream")
-    assert printed.count("\n") == 1 and printed.startswith(STYLES[edition(path)].mode_line), \
+    assert printed.count("\n") == 1 and printed.startswith(STYLES[language_of(path)].mode_line), \
         f"{path.name}: setup should print one line"
 
 
@@ -126,10 +126,6 @@ MINUTES_TEXT = STYLES["en"].minutes
 SECTION = re.compile(r"^## (\d+)\. ", re.MULTILINE)
 SECTION_REF = re.compile(r"§(\d+)(?:[–-](\d+))?")
 EXERCISE_FIRST_LINE = re.compile(r"^# Exercise (\d\d\.\d+) — \S")   # a code cell: the same in both editions
-
-
-def edition(path: Path) -> str:
-    return "zh" if path.parent.name == "zh" else "en"
 
 
 def stuck_line(ex: str, lang: str = "en") -> str:
@@ -220,7 +216,7 @@ def house_style_problems(name: str, nb, lang: str = "en") -> list[str]:
 
 def test_follows_the_house_style(notebook):
     path, nb = notebook
-    problems = house_style_problems(path.name, nb, edition(path))
+    problems = house_style_problems(path.name, nb, language_of(path))
     assert not problems, "\n".join(problems)
 
 
@@ -347,7 +343,7 @@ def test_ends_with_recap_exercises_and_next(notebook):
     path, nb = notebook
     headings = [line.lower() for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
                 if line.startswith("#")]
-    for word in STYLES[edition(path)].recap_words:
+    for word in STYLES[language_of(path)].recap_words:
         assert any(word in h for h in headings), f"{path.name}: no '{word}' section"
     english = [p.name for p in NOTEBOOKS]
     if path.name != english[-1]:

@@ -39,12 +39,12 @@ from helpers.language import Said, language, say
 Message = str | Said   # what a checker says: a message in both languages (say(en, zh)), or a plain str
 
 PASS_MARK = "✅"
+NOT_YET_MARK = "❌"
 
 
 def pass_line(exercise_id: str) -> Said:
     """What a passing check prints first, in both languages (the solution tests look for it)."""
     return say(f"{PASS_MARK} Exercise {exercise_id} passed.", f"{PASS_MARK} 练习 {exercise_id} 通过。")
-NOT_YET_MARK = "❌"
 
 
 class NotYet(Exception):
