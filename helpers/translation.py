@@ -96,7 +96,7 @@ def synced(english: Any, chinese: Any | None) -> Any:
     untranslated (no `translation`), until a translation of it is applied."""
     by_id = {c.id: c for c in chinese.cells} if chinese is not None else {}
     nb = copy.deepcopy(english)
-    for i, cell in enumerate(nb.cells):
+    for cell in nb.cells:
         old = by_id.get(cell.id)
         if old is None or old.cell_type != cell.cell_type:
             if cell.cell_type == "code":
@@ -112,7 +112,6 @@ def synced(english: Any, chinese: Any | None) -> Any:
                 cell.metadata["execution"] = copy.deepcopy(old.metadata["execution"])
         else:
             cell.outputs, cell.execution_count = [], None
-        nb.cells[i] = cell
     return nb
 
 

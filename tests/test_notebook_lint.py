@@ -28,7 +28,7 @@ def test_the_course_has_its_notebooks():
     assert numbers == list(range(len(numbers))), f"notebooks should be numbered 00, 01, ... without gaps: {names}"
 
 
-@pytest.fixture(params=NOTEBOOKS + ZH_NOTEBOOKS, ids=lambda p: ("zh-" if p.parent.name == "zh" else "") + p.stem)
+@pytest.fixture(params=NOTEBOOKS + ZH_NOTEBOOKS, ids=lambda p: ("zh-" if language_of(p) == "zh" else "") + p.stem)
 def notebook(request):
     return request.param, nbformat.read(request.param, as_version=4)
 

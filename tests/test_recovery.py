@@ -13,8 +13,8 @@ import pytest
 
 from helpers.checks import prerequisites
 from helpers.notebooks import exercise_id, solution_notebook
-from tests.nbsolutions import RETRIED
 from tests.learner import CHECK_CALL, LearnerNotebook, forget_capstone_package, start_replay_course, stop_course
+from tests.nbsolutions import RETRIED
 
 STEMS = [p.stem for p in sorted(prerequisites.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")) if p.name[:2] <= "10"]
 EXERCISES = [(stem, exercise_id(cell)) for stem in STEMS

@@ -102,7 +102,6 @@ def exercise_cell(exercise_id: str) -> str | None:
     return None
 
 
-
 def exercise_source(exercise_id: str, answer: Any) -> str:
     """The exercise cell as last run, or else the source of `answer` (the function it defined), or "" when neither
     can be read: what a checker reads to see whether a blank is still there."""
