@@ -11,6 +11,7 @@ Example:
 """
 from __future__ import annotations
 
+import gc
 import os
 import re
 from contextlib import redirect_stderr, redirect_stdout
@@ -66,6 +67,7 @@ class LearnerNotebook:
             from helpers.checks import learner
 
             self.sh.reset(new_session=False)
+            gc.freeze()  # reset() has just collected; what survived is left out of later resets' collections
             learner._last_errors.clear()
             self.ran_upto = -1
             LearnerNotebook._owner = self
@@ -123,6 +125,10 @@ def start_replay_course() -> dict[str, str]:
     os.environ["KIMI_REPLAY_PACE"] = "0"
     course_module._course = None
     course_module.start(quiet=True)
+    # Each reset of the shell (a "kernel restart" here) runs a full garbage collection over all this process holds:
+    # ~20 s of the suite's CPU. What is alive now is frozen out of those collections; stop_course thaws it.
+    gc.collect()
+    gc.freeze()
     return saved
 
 
@@ -135,6 +141,7 @@ def stop_course(saved: dict[str, str]) -> None:
     LearnerNotebook._owner = None
     learner._last_errors.clear()
     InteractiveShell.clear_instance()
+    gc.unfreeze()
     course = course_module._course
     if course is not None and course.server is not None:
         course.server.stop()
