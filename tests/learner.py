@@ -67,7 +67,9 @@ class LearnerNotebook:
             from helpers.checks import learner
 
             self.sh.reset(new_session=False)
-            gc.freeze()  # reset() has just collected; what survived is left out of later resets' collections
+            # reset() ends in a full garbage collection over all this process holds (~20 s of the suite's CPU):
+            # what survived this one is frozen out of the next ones; stop_course thaws it.
+            gc.freeze()
             learner._last_errors.clear()
             self.ran_upto = -1
             LearnerNotebook._owner = self
@@ -125,10 +127,6 @@ def start_replay_course() -> dict[str, str]:
     os.environ["KIMI_REPLAY_PACE"] = "0"
     course_module._course = None
     course_module.start(quiet=True)
-    # Each reset of the shell (a "kernel restart" here) runs a full garbage collection over all this process holds:
-    # ~20 s of the suite's CPU. What is alive now is frozen out of those collections; stop_course thaws it.
-    gc.collect()
-    gc.freeze()
     return saved
 
 
