@@ -1,6 +1,6 @@
 # make lab     set up .venv (first time only) and open the course in JupyterLab
 # make test    set up .venv and run every test, the notebooks under strict nbval included (five files at a time)
-# make test-fast  everything but the notebooks (70-90 s on two CPUs): after changing helpers/ or tests/
+# make test-fast  everything but the notebooks (80-105 s on two CPUs): after changing helpers/ or tests/
 # make lint    ruff and mypy, configured in pyproject.toml
 # make record  with a key in .env: refresh recordings from the real API (the English notebooks), then both editions' outputs
 # make outputs re-run every notebook, both editions, in replay mode and store its outputs (after editing a notebook)
